@@ -1,0 +1,1 @@
+"""One package per platform, each exposing ``ADAPTER: connector.ports.AdapterSpec``."""

@@ -1,0 +1,1 @@
+"""creditsync: prepaid AI credits between billing platforms, a credit ledger and the books."""

@@ -1,0 +1,1 @@
+"""What a business sells, as data: catalog items to credit pools, pools to GL accounts."""

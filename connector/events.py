@@ -61,6 +61,9 @@ class Purchase(_Event):
     kind: Literal["purchase"] = "purchase"
     customer: Customer
     item_id: str = Field(min_length=1)
+    item_aliases: tuple[str, ...] = Field(
+        default=(), description="other names of the item a mapping may use (e.g. a lookup key)"
+    )
     quantity: StrictInt = Field(gt=0)
     net_amount: MinorUnits = Field(ge=0, description="after discounts, before (excluding) tax")
     tax_amount: MinorUnits = Field(default=0, ge=0)

@@ -1,0 +1,22 @@
+"""The ``creditsync`` command line: one Typer app, each group of commands in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from connector.cli import ledger_cmd, mappings_cmd, recognition_cmd
+
+app = typer.Typer(
+    name="creditsync",
+    help="Prepaid AI credits: billing platforms in, a credit ledger, revenue recognition out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module in (ledger_cmd, mappings_cmd, recognition_cmd):
+    module.register(app)
+
+
+def main() -> None:
+    app()

@@ -57,7 +57,9 @@ class JournalEntry(BaseModel):
         debits = sum(line.debit for line in self.lines)
         credits = sum(line.credit for line in self.lines)
         if debits != credits:
-            raise ValueError(f"entry {self.id} does not balance: debits {debits} != credits {credits}")
+            raise ValueError(
+                f"entry {self.id} does not balance: debits {debits} != credits {credits}"
+            )
         return self
 
     @property

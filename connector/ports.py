@@ -127,7 +127,9 @@ def adapter(platform: str) -> AdapterSpec:
     """The AdapterSpec of ``adapters.<platform>``; a clear error for an unknown platform."""
     if platform not in available_platforms():
         raise InvalidInput(
-            "platform", f"no adapter named {platform!r}", f"one of {', '.join(available_platforms())}"
+            "platform",
+            f"no adapter named {platform!r}",
+            f"one of {', '.join(available_platforms())}",
         )
     module = importlib.import_module(f"adapters.{platform}")
     spec: AdapterSpec = module.ADAPTER

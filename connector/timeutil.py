@@ -12,7 +12,9 @@ def require_aware(value: datetime, field: str) -> datetime:
     if not isinstance(value, datetime):
         raise InvalidInput(field, f"{value!r} is not a datetime")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(field, "datetime has no timezone", "give an offset, e.g. 2026-01-15T00:00Z")
+        raise InvalidInput(
+            field, "datetime has no timezone", "give an offset, e.g. 2026-01-15T00:00Z"
+        )
     return value.astimezone(UTC)
 
 

@@ -1,0 +1,170 @@
+"""Ledger commands: database, burn rates, burns, balances, expiry and the ledger audit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from connector.cli.common import console, fails_cleanly, instant_option, open_engine
+from connector.ledger.models import BurnRate, BurnRequest
+from connector.ledger.service import Ledger
+from connector.store.migrate import current_revision, head_revision, upgrade
+from connector.timeutil import utcnow
+
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+rates_app = typer.Typer(
+    help="Burn rates: credits per unit of each AI action.", no_args_is_help=True
+)
+
+
+@db_app.command("upgrade")
+@fails_cleanly
+def db_upgrade() -> None:
+    """Apply every pending migration (safe to run again)."""
+    engine = open_engine(migrate=False)
+    before = current_revision(engine)
+    upgrade(engine)
+    console.print(f"database at revision {head_revision()} (was {before or 'empty'})")
+
+
+def _rates_table(found: list[BurnRate], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("action", "version", "credits / unit", "effective from", "note"):
+        table.add_column(column)
+    for rate in found:
+        table.add_row(
+            rate.action,
+            str(rate.version),
+            rate.credits_per_unit,
+            f"{rate.effective_from:%Y-%m-%d %H:%M:%S}Z",
+            rate.note or "",
+        )
+    return table
+
+
+@rates_app.command("set")
+@fails_cleanly
+def rates_set(
+    action: Annotated[str, typer.Argument(help="the AI action, e.g. query")],
+    credits_per_unit: Annotated[str, typer.Argument(help="decimal, e.g. 10 or 0.5")],
+    effective_from: Annotated[
+        str | None, typer.Option("--from", help="ISO 8601 with offset; default now")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="why the rate changed")] = None,
+) -> None:
+    """Add a new version of an action's burn rate; burns before it keep their rate."""
+    rate = Ledger(open_engine()).set_rate(
+        action, credits_per_unit, instant_option(effective_from, "--from"), note
+    )
+    console.print(
+        f"{rate.action}: version {rate.version}, {rate.credits_per_unit} credits per unit "
+        f"from {rate.effective_from:%Y-%m-%d %H:%M:%S}Z"
+    )
+
+
+@rates_app.command("list")
+@fails_cleanly
+def rates_list() -> None:
+    """The rate in force now for every action."""
+    console.print(_rates_table(Ledger(open_engine()).rates(), "burn rates in force"))
+
+
+@rates_app.command("history")
+@fails_cleanly
+def rates_history(action: str) -> None:
+    """Every version of one action's rate."""
+    console.print(_rates_table(Ledger(open_engine()).rate_history(action), f"history of {action}"))
+
+
+@fails_cleanly
+def burn_command(
+    account: str,
+    action: str,
+    units: int,
+    key: Annotated[
+        str | None, typer.Option(help="idempotency key; default a fresh one (no retry safety)")
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="when it happened; default now")] = None,
+) -> None:
+    """Burn credits for one action (the CLI twin of POST /v1/burns)."""
+    result = Ledger(open_engine()).burn(
+        BurnRequest(
+            account_id=account,
+            idempotency_key=key or uuid.uuid4().hex,
+            action=action,
+            units=units,
+            occurred_at=instant_option(at, "--at") or utcnow(),
+        )
+    )
+    spread = ", ".join(f"pool {a.pool_id}: {a.credits}" for a in result.allocations)
+    replay = " (replayed)" if result.replayed else ""
+    console.print(f"burned {result.credits} credits{replay} [{spread}]; balance {result.balance}")
+
+
+@fails_cleanly
+def balance_command(
+    account: str,
+    at: Annotated[str | None, typer.Option(help="balance at this moment; default now")] = None,
+) -> None:
+    """Spendable credits, in total and per pool in the order burns take them."""
+    found = Ledger(open_engine()).balance(account, instant_option(at, "--at"))
+    table = Table(title=f"{account}: {found.total} credits")
+    for column in ("pool", "kind", "remaining", "granted", "expires", "priority"):
+        table.add_column(column, justify="right" if column != "kind" else "left")
+    for pool in found.pools:
+        table.add_row(
+            str(pool.pool_id),
+            pool.kind.value,
+            str(pool.credits_remaining),
+            str(pool.credits_granted),
+            f"{pool.expires_at:%Y-%m-%d %H:%M}Z" if pool.expires_at else "never",
+            str(pool.priority),
+        )
+    console.print(table)
+
+
+@fails_cleanly
+def expire_command(
+    at: Annotated[str | None, typer.Option(help="expire pools due by then; default now")] = None,
+) -> None:
+    """Expire every pool past its expires_at, recording the credits lost."""
+    moment = instant_option(at, "--at") or utcnow()
+    ledger = Ledger(open_engine())
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("expiring pools", total=None)
+        lost = ledger.expire(moment, on_chunk=lambda n: progress.advance(task, n))
+    console.print(
+        f"{len(lost)} pools expired with credits left, {sum(e.credits for e in lost)} credits lost"
+    )
+
+
+@fails_cleanly
+def verify_command() -> None:
+    """Check every pool against its ledger entries; exit 1 on any violation."""
+    violations = Ledger(open_engine()).verify()
+    if not violations:
+        console.print("ledger verified: every pool and burn adds up")
+        return
+    table = Table(title=f"{len(violations)} violations")
+    table.add_column("subject")
+    table.add_column("problem")
+    for v in violations:
+        table.add_row(v.subject, v.problem)
+    console.print(table)
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(rates_app, name="rates")
+    app.command("burn")(burn_command)
+    app.command("balance")(balance_command)
+    app.command("expire")(expire_command)
+    app.command("verify")(verify_command)
+
+
+__all__ = ["register"]

@@ -1,0 +1,100 @@
+"""Accounts (one per customer) and their links to ids on each billing platform."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from connector.errors import InvalidInput, NotFound
+from connector.ledger.order import policy
+from connector.store.sql import insert_ignoring_duplicates, lock_rows_clause
+from connector.store.tables import account_links, accounts
+from connector.timeutil import utcnow
+
+
+def _require_id(account_id: str) -> str:
+    if not isinstance(account_id, str) or not account_id.strip():
+        raise InvalidInput("account_id", "is empty", "give the customer's account id")
+    if len(account_id) > 200:
+        raise InvalidInput("account_id", "is longer than 200 characters")
+    return account_id
+
+
+def ensure_account(
+    conn: Connection,
+    account_id: str,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Create the account if it does not exist; return whether it was created."""
+    _require_id(account_id)
+    result = conn.execute(
+        insert_ignoring_duplicates(conn, accounts, ["id"]).values(
+            id=account_id, name=name, email=email, created_at=now or utcnow()
+        )
+    )
+    return result.rowcount == 1
+
+
+def exists(conn: Connection, account_id: str) -> bool:
+    return (
+        conn.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first() is not None
+    )
+
+
+def lock(conn: Connection, account_id: str) -> None:
+    """Serialize writers of one account (PostgreSQL row lock; SQLite holds the file lock)."""
+    query = select(accounts.c.id).where(accounts.c.id == account_id)
+    if lock_rows_clause(conn):
+        query = query.with_for_update()
+    if conn.execute(query).first() is None:
+        raise NotFound(f"account {account_id!r} does not exist; grant it credits first")
+
+
+def consumption_order(conn: Connection, account_id: str) -> str | None:
+    return conn.execute(
+        select(accounts.c.consumption_order).where(accounts.c.id == account_id)
+    ).scalar_one_or_none()
+
+
+def set_consumption_order(conn: Connection, account_id: str, name: str | None) -> None:
+    if name is not None:
+        policy(name)  # refuses unknown names with the list of valid ones
+    lock(conn, account_id)
+    conn.execute(update(accounts).where(accounts.c.id == account_id).values(consumption_order=name))
+
+
+def set_plan(conn: Connection, account_id: str, plan: str | None) -> None:
+    conn.execute(update(accounts).where(accounts.c.id == account_id).values(plan=plan))
+
+
+def link(conn: Connection, platform: str, external_id: str, account_id: str) -> str:
+    """Link a platform's customer id to an account; an existing link wins and is returned."""
+    conn.execute(
+        insert_ignoring_duplicates(conn, account_links, ["platform", "external_id"]).values(
+            platform=platform, external_id=external_id, account_id=account_id
+        )
+    )
+    linked = resolve(conn, platform, external_id)
+    assert linked is not None
+    return linked
+
+
+def resolve(conn: Connection, platform: str, external_id: str) -> str | None:
+    return conn.execute(
+        select(account_links.c.account_id).where(
+            account_links.c.platform == platform, account_links.c.external_id == external_id
+        )
+    ).scalar_one_or_none()
+
+
+def external_id(conn: Connection, account_id: str, platform: str) -> str | None:
+    """The account's customer id on ``platform`` (for refills and overage billing)."""
+    return conn.execute(
+        select(account_links.c.external_id).where(
+            account_links.c.account_id == account_id, account_links.c.platform == platform
+        )
+    ).scalar()

@@ -1,0 +1,251 @@
+"""Pools: credits from one source line, granted once, taken from only through ledger entries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, and_, select, update
+
+from connector.errors import InvalidInput, NotFound
+from connector.events import SourceKey
+from connector.ledger import accounts
+from connector.ledger.models import (
+    BreakageMethod,
+    EntryKind,
+    GrantRequest,
+    Pool,
+    PoolKind,
+    PoolStatus,
+)
+from connector.money import normalize_currency, require_minor_units
+from connector.store.sql import insert_ignoring_duplicates, lock_rows_clause
+from connector.store.tables import ledger_entries, pools
+from connector.timeutil import require_aware, utcnow
+
+SOURCE_COLUMNS = ["source_platform", "source_object", "source_line", "source_part"]
+GRANT_REFERENCE = "grant"
+
+
+def pool_from_row(row: RowMapping) -> Pool:
+    return Pool(
+        id=row["id"],
+        account_id=row["account_id"],
+        kind=PoolKind(row["kind"]),
+        credits_granted=row["credits_granted"],
+        credits_remaining=row["credits_remaining"],
+        revenue_amount=row["revenue_amount"],
+        currency=row["currency"],
+        effective_at=row["effective_at"],
+        expires_at=row["expires_at"],
+        priority=row["priority"],
+        status=PoolStatus(row["status"]),
+        source=SourceKey(
+            platform=row["source_platform"],
+            object_id=row["source_object"],
+            line_id=row["source_line"],
+        ),
+        part=row["source_part"],
+        item_id=row["item_id"],
+        mapping_version=row["mapping_version"],
+        entity=row["entity"],
+        breakage_method=BreakageMethod(row["breakage_method"]),
+        breakage_rate=row["breakage_rate"],
+        created_at=row["created_at"],
+    )
+
+
+def validate_grant(req: GrantRequest) -> None:
+    """Refuse a grant that could not be right, naming the field (nothing is written)."""
+    try:
+        kind = PoolKind(req.kind)
+    except ValueError:
+        kinds = ", ".join(k.value for k in PoolKind)
+        raise InvalidInput("kind", f"unknown pool kind {req.kind!r}", f"one of {kinds}") from None
+    if require_minor_units(req.credits, "credits") <= 0:
+        raise InvalidInput("credits", f"{req.credits} is not a positive number of credits")
+    if require_minor_units(req.revenue_amount, "revenue_amount") < 0:
+        raise InvalidInput("revenue_amount", "is negative")
+    if kind is PoolKind.PROMOTIONAL and req.revenue_amount != 0:
+        raise InvalidInput("revenue_amount", "promotional credits carry no revenue", "use 0")
+    normalize_currency(req.currency)
+    require_aware(req.effective_at, "effective_at")
+    if req.expires_at is not None:
+        require_aware(req.expires_at, "expires_at")
+        if req.expires_at <= req.effective_at:
+            raise InvalidInput("expires_at", "is not after effective_at")
+    try:
+        rate = Decimal(req.breakage_rate)
+    except InvalidOperation:
+        raise InvalidInput("breakage_rate", f"{req.breakage_rate!r} is not a decimal") from None
+    if not Decimal(0) <= rate < Decimal(1):
+        raise InvalidInput("breakage_rate", f"{req.breakage_rate} is outside [0, 1)")
+    if not req.account_id:
+        raise InvalidInput("account_id", "is empty")
+
+
+def _values(req: GrantRequest, now: datetime) -> dict[str, Any]:
+    return {
+        "account_id": req.account_id,
+        "kind": PoolKind(req.kind).value,
+        "credits_granted": req.credits,
+        "credits_remaining": req.credits,
+        "revenue_amount": req.revenue_amount,
+        "currency": normalize_currency(req.currency),
+        "effective_at": req.effective_at,
+        "expires_at": req.expires_at,
+        "priority": req.priority,
+        "status": PoolStatus.ACTIVE.value,
+        "source_platform": req.source.platform,
+        "source_object": req.source.object_id,
+        "source_line": req.source.line_id,
+        "source_part": req.part,
+        "item_id": req.item_id,
+        "mapping_version": req.mapping_version,
+        "entity": req.entity,
+        "breakage_method": BreakageMethod(req.breakage_method).value,
+        "breakage_rate": str(Decimal(req.breakage_rate)),
+        "created_at": now,
+    }
+
+
+def find_by_source(conn: Connection, source: SourceKey, part: str) -> Pool | None:
+    row = (
+        conn.execute(
+            select(pools).where(
+                pools.c.source_platform == source.platform,
+                pools.c.source_object == source.object_id,
+                pools.c.source_line == source.line_id,
+                pools.c.source_part == part,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return pool_from_row(row) if row else None
+
+
+def grant(conn: Connection, req: GrantRequest, now: datetime | None = None) -> tuple[Pool, bool]:
+    """Create the pool for ``req`` once; granting the same source key again returns it as is."""
+    validate_grant(req)
+    now = now or utcnow()
+    accounts.ensure_account(conn, req.account_id, now=now)
+    inserted = conn.execute(
+        insert_ignoring_duplicates(conn, pools, SOURCE_COLUMNS)
+        .values(**_values(req, now))
+        .returning(pools.c.id)
+    ).scalar()
+    if inserted is not None:
+        conn.execute(
+            ledger_entries.insert().values(
+                pool_id=inserted,
+                account_id=req.account_id,
+                kind=EntryKind.GRANT.value,
+                credits=req.credits,
+                reference=GRANT_REFERENCE,
+                occurred_at=req.effective_at,
+                recorded_at=now,
+            )
+        )
+    pool = find_by_source(conn, req.source, req.part)
+    assert pool is not None
+    return pool, inserted is not None
+
+
+def get_pool(conn: Connection, pool_id: int, *, for_update: bool = False) -> Pool:
+    query = select(pools).where(pools.c.id == pool_id)
+    if for_update and lock_rows_clause(conn):
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise NotFound(f"pool {pool_id} does not exist")
+    return pool_from_row(row)
+
+
+def pools_for_object(conn: Connection, platform: str, object_id: str) -> list[Pool]:
+    """Every pool granted from one source object (all lines and parts of an invoice)."""
+    rows = conn.execute(
+        select(pools)
+        .where(pools.c.source_platform == platform, pools.c.source_object == object_id)
+        .order_by(pools.c.id)
+    ).mappings()
+    return [pool_from_row(row) for row in rows]
+
+
+def pools_for_account(conn: Connection, account_id: str) -> list[Pool]:
+    rows = conn.execute(
+        select(pools).where(pools.c.account_id == account_id).order_by(pools.c.id)
+    ).mappings()
+    return [pool_from_row(row) for row in rows]
+
+
+def spendable(conn: Connection, account_ids: Sequence[str]) -> list[Pool]:
+    """Active pools with credits left, for the given accounts (callers filter by time)."""
+    rows = conn.execute(
+        select(pools).where(
+            and_(
+                pools.c.account_id.in_(account_ids),
+                pools.c.status == PoolStatus.ACTIVE.value,
+                pools.c.credits_remaining > 0,
+            )
+        )
+    ).mappings()
+    return [pool_from_row(row) for row in rows]
+
+
+def usable_at(pool: Pool, at: datetime) -> bool:
+    return pool.effective_at <= at and (pool.expires_at is None or at < pool.expires_at)
+
+
+def take_back(
+    conn: Connection,
+    pool_id: int,
+    credits: int,
+    kind: EntryKind,
+    reference: str,
+    occurred_at: datetime,
+) -> int:
+    """Take up to ``credits`` unconsumed credits back from a pool (refund, dispute, void).
+
+    Idempotent on (pool, kind, reference): a replay returns what the first call took. A pool left
+    with nothing by a void or clawback is marked voided.
+    """
+    if kind not in (EntryKind.CLAWBACK, EntryKind.VOID, EntryKind.ADJUST):
+        raise InvalidInput("kind", f"{kind} is not a take-back", "use clawback, void or adjust")
+    if require_minor_units(credits, "credits") < 0:
+        raise InvalidInput("credits", "is negative")
+    require_aware(occurred_at, "occurred_at")
+    pool = get_pool(conn, pool_id, for_update=True)
+    previous = conn.execute(
+        select(ledger_entries.c.credits).where(
+            ledger_entries.c.pool_id == pool_id,
+            ledger_entries.c.kind == kind.value,
+            ledger_entries.c.reference == reference,
+        )
+    ).scalar()
+    if previous is not None:
+        return -int(previous)
+    taken = min(credits, pool.credits_remaining)
+    conn.execute(
+        ledger_entries.insert().values(
+            pool_id=pool_id,
+            account_id=pool.account_id,
+            kind=kind.value,
+            credits=-taken,
+            reference=reference,
+            occurred_at=occurred_at,
+            recorded_at=utcnow(),
+        )
+    )
+    remaining = pool.credits_remaining - taken
+    status = pool.status
+    if remaining == 0 and status is PoolStatus.ACTIVE:
+        status = PoolStatus.VOIDED
+    conn.execute(
+        update(pools)
+        .where(pools.c.id == pool_id)
+        .values(credits_remaining=remaining, status=status.value)
+    )
+    return taken

@@ -1,0 +1,20 @@
+"""Small SQL helpers that differ by dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table, index_elements: list[str]) -> Insert:
+    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING`` for the connection's dialect."""
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement: Insert = dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    return statement
+
+
+def lock_rows_clause(conn: Connection) -> bool:
+    """Whether ``SELECT ... FOR UPDATE`` means something here (SQLite locks the whole file)."""
+    return conn.dialect.name == "postgresql"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from connector.errors import InvalidInput, NotFound
 from connector.ledger.order import policy
@@ -45,13 +45,21 @@ def exists(conn: Connection, account_id: str) -> bool:
     )
 
 
-def lock(conn: Connection, account_id: str) -> None:
-    """Serialize writers of one account (PostgreSQL row lock; SQLite holds the file lock)."""
-    query = select(accounts.c.id).where(accounts.c.id == account_id)
-    if lock_rows_clause(conn):
-        query = query.with_for_update()
-    if conn.execute(query).first() is None:
+_LOCK = select(accounts.c.consumption_order).where(accounts.c.id == bindparam("account"))
+_LOCK_FOR_UPDATE = _LOCK.with_for_update()
+
+
+def lock(conn: Connection, account_id: str) -> str | None:
+    """Serialize writers of one account (PostgreSQL row lock; SQLite holds the file lock).
+
+    Returns the account's consumption order, read under the lock, to save a round trip.
+    """
+    query = _LOCK_FOR_UPDATE if lock_rows_clause(conn) else _LOCK
+    row = conn.execute(query, {"account": account_id}).first()
+    if row is None:
         raise NotFound(f"account {account_id!r} does not exist; grant it credits first")
+    order: str | None = row.consumption_order
+    return order
 
 
 def consumption_order(conn: Connection, account_id: str) -> str | None:

@@ -19,7 +19,7 @@ def balance(conn: Connection, account_id: str, at: datetime | None = None) -> Ba
     at = require_aware(at or utcnow(), "at")
     if not accounts.exists(conn, account_id):
         raise NotFound(f"account {account_id!r} does not exist")
-    usable = [p for p in pool_store.spendable(conn, [account_id]) if pool_store.usable_at(p, at)]
+    usable = [p for p in pool_store.spendable(conn, account_id) if pool_store.usable_at(p, at)]
     ordered = in_order(usable, accounts.consumption_order(conn, account_id))
     return Balance(
         account_id=account_id,

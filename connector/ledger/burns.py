@@ -11,8 +11,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Select, bindparam, select, update
 
 from connector.errors import Conflict, InsufficientCredits, InvalidInput, NotFound
 from connector.ledger import accounts
@@ -27,6 +28,7 @@ from connector.ledger.models import (
 )
 from connector.ledger.order import in_order
 from connector.ledger.rates import credits_for, rate_row_at
+from connector.store.tables import accounts as accounts_table
 from connector.store.tables import burn_rates, burns, ledger_entries, pools
 from connector.timeutil import require_aware, utcnow
 
@@ -83,26 +85,73 @@ def balance_now(candidates: Sequence[Pool], taken: dict[int, int], now: datetime
     )
 
 
-def burn(
-    conn: Connection,
-    req: BurnRequest,
-    policy: BurnPolicy | None = None,
-    *,
-    locked: bool = False,
-) -> BurnResult:
-    """Apply one burn inside the caller's transaction (see module docstring)."""
+def _context_query() -> Select[Any]:
+    """Account (locked), rate in force and any earlier burn with the key: one round trip."""
+    at = bindparam("at", type_=burn_rates.c.effective_from.type)
+    rate = (
+        select(burn_rates)
+        .where(burn_rates.c.action == bindparam("action"), burn_rates.c.effective_from <= at)
+        .order_by(burn_rates.c.effective_from.desc(), burn_rates.c.version.desc())
+        .limit(1)
+        .subquery()
+    )
+    earlier = (
+        select(burns.c.id, burns.c.request_hash)
+        .where(burns.c.account_id == bindparam("account"))
+        .where(burns.c.idempotency_key == bindparam("key"))
+        .subquery()
+    )
+    return (
+        select(
+            accounts_table.c.consumption_order,
+            select(rate.c.id).scalar_subquery().label("rate_id"),
+            select(rate.c.version).scalar_subquery().label("rate_version"),
+            select(rate.c.credits_per_unit).scalar_subquery().label("credits_per_unit"),
+            select(earlier.c.id).scalar_subquery().label("earlier_id"),
+        )
+        .where(accounts_table.c.id == bindparam("account"))
+        .with_for_update(of=accounts_table)
+    )
+
+
+_CONTEXT = _context_query()
+_INSERT_BURN = burns.insert().returning(burns.c.id)
+_INSERT_ENTRY = ledger_entries.insert()
+_UPDATE_POOL = (
+    update(pools)
+    .where(pools.c.id == bindparam("pool"))
+    .values(credits_remaining=bindparam("left"), status=bindparam("new_status"))
+)
+
+
+def burn(conn: Connection, req: BurnRequest, policy: BurnPolicy | None = None) -> BurnResult:
+    """Apply one burn inside the caller's transaction (see module docstring).
+
+    Every refusal is raised before the first write, so a refused burn leaves nothing behind
+    even inside a larger transaction.
+    """
     validate(req)
     occurred_at = require_aware(req.occurred_at, "occurred_at")
-    policy = policy or BurnPolicy(accounts.consumption_order(conn, req.account_id))
-    if not locked:
-        accounts.lock(conn, req.account_id)
+    context = conn.execute(
+        _CONTEXT,
+        {
+            "account": req.account_id,
+            "action": req.action,
+            "at": occurred_at,
+            "key": req.idempotency_key,
+        },
+    ).first()
+    if context is None:
+        raise NotFound(f"account {req.account_id!r} does not exist; grant it credits first")
+    policy = policy or BurnPolicy(context.consumption_order)
     digest = request_hash(req)
-    replay = _replay(conn, req, digest)
-    if replay is not None:
-        return replay
-    rate = rate_row_at(conn, req.action, occurred_at)
-    credits = credits_for(req.units, rate["credits_per_unit"])
-    candidates = pool_store.spendable(conn, [req.account_id])
+    if context.earlier_id is not None:
+        return _replay(conn, req, digest)
+    if context.rate_id is None:
+        rate_row_at(conn, req.action, occurred_at)  # raises the precise error
+    rate = context
+    credits = credits_for(req.units, rate.credits_per_unit)
+    candidates = pool_store.spendable(conn, req.account_id)
     usable = [pool for pool in candidates if pool_store.usable_at(pool, occurred_at)]
     available = sum(pool.credits_remaining for pool in usable)
     overage = 0
@@ -113,20 +162,19 @@ def burn(
     allocations = allocate(usable, credits - overage, policy.consumption_order)
     now = utcnow()
     burn_id = conn.execute(
-        burns.insert()
-        .values(
-            account_id=req.account_id,
-            idempotency_key=req.idempotency_key,
-            action=req.action,
-            units=req.units,
-            credits=credits,
-            overage_credits=overage,
-            rate_id=rate["id"],
-            occurred_at=occurred_at,
-            recorded_at=now,
-            request_hash=digest,
-        )
-        .returning(burns.c.id)
+        _INSERT_BURN,
+        {
+            "account_id": req.account_id,
+            "idempotency_key": req.idempotency_key,
+            "action": req.action,
+            "units": req.units,
+            "credits": credits,
+            "overage_credits": overage,
+            "rate_id": rate.rate_id,
+            "occurred_at": occurred_at,
+            "recorded_at": now,
+            "request_hash": digest,
+        },
     ).scalar_one()
     _write_allocations(conn, req.account_id, burn_id, allocations, usable, occurred_at, now)
     taken = {a.pool_id: a.credits for a in allocations}
@@ -137,7 +185,7 @@ def burn(
         action=req.action,
         units=req.units,
         credits=credits,
-        rate_version=rate["version"],
+        rate_version=rate.rate_version,
         occurred_at=occurred_at,
         allocations=tuple(allocations),
         balance=balance_now(candidates, taken, now),
@@ -158,7 +206,7 @@ def _write_allocations(
         return
     remaining = {pool.id: pool.credits_remaining for pool in usable}
     conn.execute(
-        ledger_entries.insert(),
+        _INSERT_ENTRY,
         [
             {
                 "pool_id": a.pool_id,
@@ -174,9 +222,7 @@ def _write_allocations(
         ],
     )
     conn.execute(
-        update(pools)
-        .where(pools.c.id == bindparam("pool"))
-        .values(credits_remaining=bindparam("left"), status=bindparam("new_status")),
+        _UPDATE_POOL,
         [
             {
                 "pool": a.pool_id,
@@ -192,20 +238,22 @@ def _write_allocations(
     )
 
 
-def _replay(conn: Connection, req: BurnRequest, digest: str) -> BurnResult | None:
-    """The stored result of an earlier burn with the same key, or None for a new key."""
+_FIND_BURN = (
+    select(burns, burn_rates.c.version)
+    .join(burn_rates, burn_rates.c.id == burns.c.rate_id)
+    .where(burns.c.account_id == bindparam("account"))
+    .where(burns.c.idempotency_key == bindparam("key"))
+)
+
+
+def _replay(conn: Connection, req: BurnRequest, digest: str) -> BurnResult:
+    """The stored result of an earlier burn with the same key (or a conflict)."""
     row = (
-        conn.execute(
-            select(burns, burn_rates.c.version)
-            .join(burn_rates, burn_rates.c.id == burns.c.rate_id)
-            .where(burns.c.account_id == req.account_id)
-            .where(burns.c.idempotency_key == req.idempotency_key)
-        )
+        conn.execute(_FIND_BURN, {"account": req.account_id, "key": req.idempotency_key})
         .mappings()
         .first()
     )
-    if row is None:
-        return None
+    assert row is not None
     if row["request_hash"] != digest:
         raise Conflict(
             f"idempotency key {req.idempotency_key!r} was used for a different burn "
@@ -228,7 +276,7 @@ def _replay(conn: Connection, req: BurnRequest, digest: str) -> BurnResult | Non
         rate_version=row["version"],
         occurred_at=row["occurred_at"],
         allocations=tuple(Allocation(pool_id=p, credits=-c) for p, c in allocations),
-        balance=balance_now(pool_store.spendable(conn, [req.account_id]), {}, now),
+        balance=balance_now(pool_store.spendable(conn, req.account_id), {}, now),
         replayed=True,
         overage_credits=row["overage_credits"],
     )
@@ -248,22 +296,16 @@ def burn_batch(
     requests: Sequence[BurnRequest],
     policy_for: dict[str, BurnPolicy] | None = None,
 ) -> list[BatchOutcome]:
-    """Many burns in one transaction, each in its own savepoint: one refusal spoils no other."""
-    account_ids = sorted({r.account_id for r in requests if isinstance(r.account_id, str)})
-    missing: set[str] = set()
-    for account_id in account_ids:  # lock in a fixed order so two batches cannot deadlock
-        try:
+    """Many burns in one transaction; a refused burn writes nothing, so it spoils no other."""
+    for account_id in sorted({r.account_id for r in requests if isinstance(r.account_id, str)}):
+        try:  # lock in a fixed order so that two batches cannot deadlock
             accounts.lock(conn, account_id)
         except NotFound:
-            missing.add(account_id)
+            continue  # reported per burn below
     outcomes = []
     for req in requests:
-        policy = (policy_for or {}).get(req.account_id)
         try:
-            if req.account_id in missing:
-                raise NotFound(f"account {req.account_id!r} does not exist")
-            with conn.begin_nested():
-                result = burn(conn, req, policy, locked=True)
+            result = burn(conn, req, (policy_for or {}).get(req.account_id))
             outcomes.append(BatchOutcome(request=req, result=result))
         except (InvalidInput, InsufficientCredits, Conflict, NotFound) as exc:
             outcomes.append(BatchOutcome(request=req, error=exc))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, select, update
 
 from connector.errors import InvalidInput, NotFound
 from connector.events import SourceKey
@@ -181,17 +180,16 @@ def pools_for_account(conn: Connection, account_id: str) -> list[Pool]:
     return [pool_from_row(row) for row in rows]
 
 
-def spendable(conn: Connection, account_ids: Sequence[str]) -> list[Pool]:
-    """Active pools with credits left, for the given accounts (callers filter by time)."""
-    rows = conn.execute(
-        select(pools).where(
-            and_(
-                pools.c.account_id.in_(account_ids),
-                pools.c.status == PoolStatus.ACTIVE.value,
-                pools.c.credits_remaining > 0,
-            )
-        )
-    ).mappings()
+_SPENDABLE = select(pools).where(
+    pools.c.account_id == bindparam("account"),
+    pools.c.status == PoolStatus.ACTIVE.value,
+    pools.c.credits_remaining > 0,
+)
+
+
+def spendable(conn: Connection, account_id: str) -> list[Pool]:
+    """Active pools with credits left (callers filter by time: see ``usable_at``)."""
+    rows = conn.execute(_SPENDABLE, {"account": account_id}).mappings()
     return [pool_from_row(row) for row in rows]
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,45 @@ from pydantic_settings import (
 
 EXAMPLE_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings" / "examples"
 DEFAULT_HOME = Path(".creditsync")
+
+
+class Connection(BaseModel):
+    """One link to a billing platform: which adapter, its credentials and its schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: str = Field(description="adapter name: stripe, files, ...")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="adapter settings (api_key, webhook_secrets, path...)"
+    )
+    sync_every_minutes: int = Field(default=15, ge=1)
+    enabled: bool = True
+
+
+Scope = Literal["burn", "read", "admin"]
+
+
+class ApiToken(BaseModel):
+    """A bearer token for the HTTP API and what it may do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: SecretStr
+    scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["read"]))
+    name: str = ""
+
+
+class Schedule(BaseModel):
+    """Intervals of the scheduler's jobs (sync intervals are per connection)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    expire_every_minutes: int = Field(default=60, ge=1)
+    recognize_every_minutes: int = Field(default=24 * 60, ge=1)
+    post_every_minutes: int = Field(default=5, ge=1)
+    reconcile_every_minutes: int = Field(default=24 * 60, ge=1)
+    jitter_seconds: int = Field(default=30, ge=0)
 
 
 class Settings(BaseSettings):
@@ -42,7 +81,16 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="UTC", description="accounting periods are in this timezone")
     output_dir: Path = Field(default=DEFAULT_HOME / "out", description="files sink, reports")
-    admin_tokens: list[SecretStr] = Field(default_factory=list)
+    connections: dict[str, Connection] = Field(
+        default_factory=dict, description="billing platform connections by name"
+    )
+    api_tokens: list[ApiToken] = Field(default_factory=list)
+    schedule: Schedule = Field(default_factory=Schedule)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    journal_sinks: list[str] = Field(
+        default_factory=lambda: ["files"], description="adapters whose JournalSink gets entries"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -74,6 +122,25 @@ def get_settings() -> Settings:
     return Settings()
 
 
+SECRET_WORDS = ("key", "secret", "password", "token")
+MASK = "**********"
+
+
 def masked(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data, secrets shown as '**********'."""
-    return settings.model_dump(mode="json")
+    """The effective settings as plain data, secrets shown as '**********'.
+
+    SecretStr fields mask themselves; adapter settings are free-form, so any key naming a key,
+    secret, password or token is masked too.
+    """
+
+    def hide(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: hide(v, k) for k, v in value.items()}
+        if any(word in key.lower() for word in SECRET_WORDS) and value not in (None, ""):
+            return [MASK for _ in value] if isinstance(value, list) else MASK
+        if isinstance(value, list):
+            return [hide(v, key) for v in value]
+        return value
+
+    dumped: dict[str, Any] = hide(settings.model_dump(mode="json"))
+    return dumped

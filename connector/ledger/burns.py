@@ -8,7 +8,7 @@ retried request can never burn twice.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,6 +104,7 @@ def _context_query() -> Select[Any]:
     return (
         select(
             accounts_table.c.consumption_order,
+            accounts_table.c.plan,
             select(rate.c.id).scalar_subquery().label("rate_id"),
             select(rate.c.version).scalar_subquery().label("rate_version"),
             select(rate.c.credits_per_unit).scalar_subquery().label("credits_per_unit"),
@@ -124,7 +125,15 @@ _UPDATE_POOL = (
 )
 
 
-def burn(conn: Connection, req: BurnRequest, policy: BurnPolicy | None = None) -> BurnResult:
+PlanPolicies = Callable[[str | None], BurnPolicy]
+
+
+def burn(
+    conn: Connection,
+    req: BurnRequest,
+    policy: BurnPolicy | None = None,
+    plans: PlanPolicies | None = None,
+) -> BurnResult:
     """Apply one burn inside the caller's transaction (see module docstring).
 
     Every refusal is raised before the first write, so a refused burn leaves nothing behind
@@ -143,7 +152,11 @@ def burn(conn: Connection, req: BurnRequest, policy: BurnPolicy | None = None) -
     ).first()
     if context is None:
         raise NotFound(f"account {req.account_id!r} does not exist; grant it credits first")
-    policy = policy or BurnPolicy(context.consumption_order)
+    if policy is None:
+        by_plan = plans(context.plan) if plans else BurnPolicy()
+        policy = BurnPolicy(
+            context.consumption_order or by_plan.consumption_order, by_plan.allow_overage
+        )
     digest = request_hash(req)
     if context.earlier_id is not None:
         return _replay(conn, req, digest)
@@ -295,6 +308,7 @@ def burn_batch(
     conn: Connection,
     requests: Sequence[BurnRequest],
     policy_for: dict[str, BurnPolicy] | None = None,
+    plans: PlanPolicies | None = None,
 ) -> list[BatchOutcome]:
     """Many burns in one transaction; a refused burn writes nothing, so it spoils no other."""
     for account_id in sorted({r.account_id for r in requests if isinstance(r.account_id, str)}):
@@ -305,7 +319,7 @@ def burn_batch(
     outcomes = []
     for req in requests:
         try:
-            result = burn(conn, req, (policy_for or {}).get(req.account_id))
+            result = burn(conn, req, (policy_for or {}).get(req.account_id), plans)
             outcomes.append(BatchOutcome(request=req, result=result))
         except (InvalidInput, InsufficientCredits, Conflict, NotFound) as exc:
             outcomes.append(BatchOutcome(request=req, error=exc))

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from connector.errors import NotFound
 from connector.ledger import accounts, burns, expiry, pools, rates, verify
 from connector.ledger import balance as balances
-from connector.ledger.burns import BatchOutcome, BurnPolicy
+from connector.ledger.burns import BatchOutcome, BurnPolicy, PlanPolicies
 from connector.ledger.models import Balance, BurnRate, BurnRequest, BurnResult, GrantRequest, Pool
 from connector.timeutil import require_aware
 
@@ -18,12 +18,22 @@ PolicyResolver = Callable[[str], BurnPolicy | None]
 
 
 class Ledger:
-    """Facade over the ledger functions. ``policy_for`` maps an account id to its burn policy
-    (consumption order, overage); by default the account's own order and a hard limit."""
+    """Facade over the ledger functions.
 
-    def __init__(self, engine: Engine, policy_for: PolicyResolver | None = None) -> None:
+    A burn's policy (consumption order, overage) comes from ``policy_for(account)`` when that
+    gives one; otherwise from the account's own order and ``plans(account's plan)``; by default
+    the soonest-expiry order and a hard limit.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        policy_for: PolicyResolver | None = None,
+        plans: PlanPolicies | None = None,
+    ) -> None:
         self.engine = engine
         self.policy_for = policy_for or (lambda _account: None)
+        self.plans = plans
 
     def grant(self, req: GrantRequest) -> tuple[Pool, bool]:
         with self.engine.begin() as conn:
@@ -31,7 +41,7 @@ class Ledger:
 
     def burn(self, req: BurnRequest) -> BurnResult:
         with self.engine.begin() as conn:
-            return burns.burn(conn, req, self.policy_for(req.account_id))
+            return burns.burn(conn, req, self.policy_for(req.account_id), self.plans)
 
     def burn_batch(self, requests: Sequence[BurnRequest]) -> list[BatchOutcome]:
         policies = {}
@@ -40,7 +50,7 @@ class Ledger:
             if policy is not None:
                 policies[account_id] = policy
         with self.engine.begin() as conn:
-            return burns.burn_batch(conn, requests, policies)
+            return burns.burn_batch(conn, requests, policies, self.plans)
 
     def set_rate(
         self,

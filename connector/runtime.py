@@ -1,0 +1,102 @@
+"""Everything a running creditsync needs, built once from settings: the database, the mappings
+in force, the ledger with its plan policies, and the adapters of each connection."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Engine
+
+from connector.errors import InvalidInput, NotFound
+from connector.ledger.burns import BurnPolicy
+from connector.ledger.service import Ledger
+from connector.ports import JournalSink, PurchaseSource, WebhookReceiver, adapter
+from connector.settings import Connection, Settings, get_settings
+from connector.store.engine import make_engine
+from connector.store.migrate import is_current, upgrade
+from mappings.gl import GLAccounts
+from mappings.holder import MappingStore
+from mappings.model import MappingSet
+from mappings.registry_store import load_version
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    mappings: MappingStore
+    _sinks: dict[str, JournalSink] = field(default_factory=dict)
+    _versions: dict[str, MappingSet] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, migrate: bool = True) -> Runtime:
+        settings = settings or get_settings()
+        engine = make_engine(settings.database_url)
+        if migrate and not is_current(engine):
+            upgrade(engine)
+        return cls(settings=settings, engine=engine, mappings=MappingStore(settings.mapping_paths))
+
+    def plan_policy(self, plan: str | None) -> BurnPolicy:
+        """The burn policy of a plan from the mappings in force (hard limit unless overage)."""
+        chosen = self.mappings.current.plan(plan)
+        return BurnPolicy(
+            consumption_order=chosen.consumption_order,
+            allow_overage=chosen.low_balance.limit == "overage",
+        )
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.engine, plans=self.plan_policy)
+
+    def gl_accounts(self, version: str | None, currency: str, entity: str | None) -> GLAccounts:
+        """GL accounts of a pool under the mapping version it was created with, so that a later
+        change of the mapping files never moves an old pool's money to other accounts."""
+        if version is None or version == self.mappings.current.version:
+            return self.mappings.current.gl_accounts(currency, entity)
+        if version not in self._versions:
+            with self.engine.connect() as conn:
+                self._versions[version] = load_version(conn, version)
+        return self._versions[version].gl_accounts(currency, entity)
+
+    def connection(self, name: str) -> Connection:
+        try:
+            return self.settings.connections[name]
+        except KeyError:
+            known = ", ".join(self.settings.connections) or "none configured"
+            raise NotFound(f"no connection named {name!r} (known: {known})") from None
+
+    def _factory_settings(self, connection: Connection) -> Mapping[str, Any]:
+        return connection.settings
+
+    def source(self, name: str) -> PurchaseSource:
+        connection = self.connection(name)
+        spec = adapter(connection.platform)
+        if spec.source is None:
+            raise InvalidInput("platform", f"{connection.platform} cannot be a purchase source")
+        return spec.source(self._factory_settings(connection))
+
+    def receiver(self, name: str) -> WebhookReceiver:
+        connection = self.connection(name)
+        spec = adapter(connection.platform)
+        if spec.receiver is None:
+            raise InvalidInput("platform", f"{connection.platform} does not receive webhooks")
+        return spec.receiver(self._factory_settings(connection))
+
+    def sink(self, name: str) -> JournalSink:
+        """A journal sink by adapter name (``files``) or by connection name."""
+        if name not in self._sinks:
+            if name in self.settings.connections:
+                connection = self.settings.connections[name]
+                platform, options = connection.platform, dict(connection.settings)
+            else:
+                platform, options = name, {}
+            spec = adapter(platform)
+            if spec.sink is None:
+                raise InvalidInput("sink", f"{platform} has no journal sink")
+            if platform == "files":
+                options.setdefault("dir", str(self.settings.output_dir / "journal"))
+            self._sinks[name] = spec.sink(options)
+        return self._sinks[name]

@@ -91,6 +91,47 @@ def link(conn: Connection, platform: str, external_id: str, account_id: str) -> 
     return linked
 
 
+def link_many(
+    conn: Connection, platform: str, customers: dict[str, tuple[str | None, str | None]]
+) -> dict[str, str]:
+    """Accounts for many platform customers at once: {external id: account id}.
+
+    A customer seen for the first time gets an account named by its external id, with its name
+    and email, linked to it; existing links are kept as they are.
+    """
+    if not customers:
+        return {}
+    query = select(account_links.c.external_id, account_links.c.account_id).where(
+        account_links.c.platform == platform,
+        account_links.c.external_id.in_(list(customers)),
+    )
+    found = {row[0]: row[1] for row in conn.execute(query)}
+    missing = [external for external in customers if external not in found]
+    if missing:
+        now = utcnow()
+        conn.execute(
+            insert_ignoring_duplicates(conn, accounts, ["id"]),
+            [
+                {
+                    "id": _require_id(external),
+                    "name": customers[external][0],
+                    "email": customers[external][1],
+                    "created_at": now,
+                }
+                for external in missing
+            ],
+        )
+        conn.execute(
+            insert_ignoring_duplicates(conn, account_links, ["platform", "external_id"]),
+            [
+                {"platform": platform, "external_id": external, "account_id": external}
+                for external in missing
+            ],
+        )
+        found = {row[0]: row[1] for row in conn.execute(query)}
+    return found
+
+
 def resolve(conn: Connection, platform: str, external_id: str) -> str | None:
     return conn.execute(
         select(account_links.c.account_id).where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -151,6 +152,44 @@ def grant(conn: Connection, req: GrantRequest, now: datetime | None = None) -> t
     pool = find_by_source(conn, req.source, req.part)
     assert pool is not None
     return pool, inserted is not None
+
+
+def grant_many(
+    conn: Connection, requests: Sequence[GrantRequest], now: datetime | None = None
+) -> int:
+    """Grant many pools in a few statements (sync pages); returns how many were new.
+
+    Same rules as ``grant``: each request is validated first (nothing is written if one is
+    invalid) and a source key granted before is a no-op. Accounts must exist already.
+    """
+    for req in requests:
+        validate_grant(req)
+    if not requests:
+        return 0
+    now = now or utcnow()
+    created = conn.execute(
+        insert_ignoring_duplicates(conn, pools, SOURCE_COLUMNS).returning(
+            pools.c.id, pools.c.account_id, pools.c.credits_granted, pools.c.effective_at
+        ),
+        [_values(req, now) for req in requests],
+    ).all()
+    if created:
+        conn.execute(
+            ledger_entries.insert(),
+            [
+                {
+                    "pool_id": row.id,
+                    "account_id": row.account_id,
+                    "kind": EntryKind.GRANT.value,
+                    "credits": row.credits_granted,
+                    "reference": GRANT_REFERENCE,
+                    "occurred_at": row.effective_at,
+                    "recorded_at": now,
+                }
+                for row in created
+            ],
+        )
+    return len(created)
 
 
 def get_pool(conn: Connection, pool_id: int, *, for_update: bool = False) -> Pool:

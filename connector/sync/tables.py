@@ -63,7 +63,8 @@ webhook_inbox = Table(
     Column("event_id", String(200), nullable=False),
     Column("event_type", String(100), nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the raw delivery, kept for audit
+    Column("payload", JSON, nullable=False),  # verified canonical events and fetch hints
     Column("status", String(20), nullable=False),  # pending, processed, failed, ignored
     Column("processed_at", UTCDateTime()),
     Column("attempts", Integer, nullable=False, server_default="0"),

@@ -94,6 +94,7 @@ def upgrade() -> None:
         sa.Column("event_type", sa.String(length=100), nullable=False),
         sa.Column("received_at", connector.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("processed_at", connector.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),

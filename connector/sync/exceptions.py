@@ -1,0 +1,132 @@
+"""Exceptions: events that could not be applied as the mappings stand, kept to be retried.
+
+An exception keeps the canonical event itself, so once the mapping is fixed the same event is
+applied again as it was received; nothing has to be fetched from the platform a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import Connection, Engine, and_, select, tuple_, update
+
+from connector.events import CanonicalEvent
+from connector.store.sql import insert_ignoring_duplicates
+from connector.sync.tables import sync_exceptions
+from connector.timeutil import utcnow
+from mappings.model import MappingSet
+
+OPEN = "open"
+RESOLVED = "resolved"
+EVENT = TypeAdapter[CanonicalEvent](CanonicalEvent)
+
+
+@dataclass(frozen=True)
+class ExceptionRecord:
+    id: int
+    connection: str
+    source_key: str
+    event_kind: str
+    reason_code: str
+    reason: str
+    status: str
+    attempts: int
+    first_seen: datetime
+    last_seen: datetime
+    payload: dict[str, Any]
+
+    def event(self) -> CanonicalEvent:
+        return EVENT.validate_python(self.payload)
+
+
+def record(
+    conn: Connection, connection: str, event: CanonicalEvent, code: str, reason: str
+) -> None:
+    """Keep (or refresh) the exception for this event; it stays open until it applies."""
+    now = utcnow()
+    key = {"connection": connection, "source_key": str(event.source), "event_kind": event.kind}
+    conn.execute(
+        insert_ignoring_duplicates(conn, sync_exceptions, list(key)).values(
+            **key,
+            reason_code=code,
+            reason=reason,
+            payload=event.model_dump(mode="json"),
+            status=OPEN,
+            attempts=0,
+            first_seen=now,
+            last_seen=now,
+        )
+    )
+    conn.execute(
+        update(sync_exceptions)
+        .where(*(sync_exceptions.c[k] == v for k, v in key.items()))
+        .values(
+            reason_code=code,
+            reason=reason,
+            status=OPEN,
+            last_seen=now,
+            attempts=sync_exceptions.c.attempts + 1,
+        )
+    )
+
+
+def resolve(conn: Connection, connection: str, events: Iterable[CanonicalEvent]) -> None:
+    """Mark the exceptions of events that have now applied as resolved."""
+    keys = [(str(e.source), e.kind) for e in events]
+    if not keys:
+        return
+    conn.execute(
+        update(sync_exceptions)
+        .where(
+            and_(
+                sync_exceptions.c.connection == connection,
+                sync_exceptions.c.status == OPEN,
+                tuple_(sync_exceptions.c.source_key, sync_exceptions.c.event_kind).in_(keys),
+            )
+        )
+        .values(status=RESOLVED, last_seen=utcnow())
+    )
+
+
+def list_exceptions(
+    engine: Engine, status: str | None = OPEN, connection: str | None = None
+) -> list[ExceptionRecord]:
+    query = select(sync_exceptions).order_by(sync_exceptions.c.first_seen, sync_exceptions.c.id)
+    if status is not None:
+        query = query.where(sync_exceptions.c.status == status)
+    if connection is not None:
+        query = query.where(sync_exceptions.c.connection == connection)
+    with engine.connect() as conn:
+        return [ExceptionRecord(**row) for row in conn.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class RetryReport:
+    tried: int
+    resolved: int
+    still_open: int
+
+
+def retry_exceptions(
+    engine: Engine, mappings: MappingSet, connection: str | None = None
+) -> RetryReport:
+    """Apply every open exception again under ``mappings`` (purchases before refunds, so a
+    refund held for a missing purchase applies in the same retry as the purchase)."""
+    from connector.sync.apply import apply_events  # apply records exceptions: import at use
+
+    waiting = list_exceptions(engine, OPEN, connection)
+    waiting.sort(key=lambda record: (record.event_kind != "purchase", record.first_seen))
+    by_connection: dict[str, list[CanonicalEvent]] = {}
+    for record_ in waiting:
+        by_connection.setdefault(record_.connection, []).append(record_.event())
+    for name, events in by_connection.items():
+        with engine.begin() as conn:
+            apply_events(conn, name, events, mappings)
+    still_open = len(list_exceptions(engine, OPEN, connection))
+    return RetryReport(
+        tried=len(waiting), resolved=len(waiting) - still_open, still_open=still_open
+    )

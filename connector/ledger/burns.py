@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select, update
+from sqlalchemy import Connection, Select, bindparam, select, text, update
 
 from connector.errors import Conflict, InsufficientCredits, InvalidInput, NotFound
 from connector.ledger import accounts
@@ -174,22 +174,23 @@ def burn(
         overage = credits - available
     allocations = allocate(usable, credits - overage, policy.consumption_order)
     now = utcnow()
-    burn_id = conn.execute(
-        _INSERT_BURN,
-        {
-            "account_id": req.account_id,
-            "idempotency_key": req.idempotency_key,
-            "action": req.action,
-            "units": req.units,
-            "credits": credits,
-            "overage_credits": overage,
-            "rate_id": rate.rate_id,
-            "occurred_at": occurred_at,
-            "recorded_at": now,
-            "request_hash": digest,
-        },
-    ).scalar_one()
-    _write_allocations(conn, req.account_id, burn_id, allocations, usable, occurred_at, now)
+    row = {
+        "account_id": req.account_id,
+        "idempotency_key": req.idempotency_key,
+        "action": req.action,
+        "units": req.units,
+        "credits": credits,
+        "overage_credits": overage,
+        "rate_id": rate.rate_id,
+        "occurred_at": occurred_at,
+        "recorded_at": now,
+        "request_hash": digest,
+    }
+    if conn.dialect.name == "postgresql":
+        burn_id = _write_burn_in_one_statement(conn, row, allocations)
+    else:
+        burn_id = conn.execute(_INSERT_BURN, row).scalar_one()
+        _write_allocations(conn, req.account_id, burn_id, allocations, usable, occurred_at, now)
     taken = {a.pool_id: a.credits for a in allocations}
     return BurnResult(
         burn_id=burn_id,
@@ -204,6 +205,50 @@ def burn(
         balance=balance_now(candidates, taken, now),
         overage_credits=overage,
     )
+
+
+_WRITE_BURN_PG = text(
+    """
+    WITH new_burn AS (
+        INSERT INTO burns (account_id, idempotency_key, action, units, credits, overage_credits,
+                           rate_id, occurred_at, recorded_at, request_hash)
+        VALUES (:account_id, :idempotency_key, :action, :units, :credits, :overage_credits,
+                :rate_id, :occurred_at, :recorded_at, :request_hash)
+        RETURNING id
+    ), taken AS (
+        SELECT * FROM unnest(CAST(:pool_ids AS bigint[]), CAST(:pool_credits AS bigint[]))
+            AS t(pool_id, credits)
+    ), entries AS (
+        INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference,
+                                    occurred_at, recorded_at)
+        SELECT taken.pool_id, :account_id, 'burn', -taken.credits, new_burn.id,
+               CAST(new_burn.id AS text), :occurred_at, :recorded_at
+        FROM new_burn, taken
+    ), moved AS (
+        UPDATE pools
+        SET credits_remaining = pools.credits_remaining - taken.credits,
+            status = CASE WHEN pools.credits_remaining = taken.credits
+                          THEN 'exhausted' ELSE pools.status END
+        FROM taken WHERE pools.id = taken.pool_id
+    )
+    SELECT id FROM new_burn
+    """
+)
+
+
+def _write_burn_in_one_statement(
+    conn: Connection, row: dict[str, Any], allocations: Sequence[Allocation]
+) -> int:
+    """PostgreSQL: the burn, its ledger entries and the pool counters in one round trip."""
+    burn_id: int = conn.execute(
+        _WRITE_BURN_PG,
+        {
+            **row,
+            "pool_ids": [a.pool_id for a in allocations],
+            "pool_credits": [a.credits for a in allocations],
+        },
+    ).scalar_one()
+    return burn_id
 
 
 def _write_allocations(

@@ -20,7 +20,10 @@ from connector.ingest.plan import Granted, Held, Unmapped, plan_grants, split_re
 from connector.ledger import accounts, pools
 from connector.ledger.models import GrantRequest, Pool
 from connector.recognition.refunds import apply_refund, apply_void
+from connector.store.sql import insert_ignoring_duplicates
 from connector.sync import exceptions
+from connector.sync.tables import source_events
+from connector.timeutil import utcnow
 from mappings.model import MappingSet
 from mappings.registry_store import record_version
 
@@ -49,6 +52,7 @@ def apply_events(
 ) -> ApplyReport:
     """Apply ``events`` in the caller's transaction (purchases first, then the rest in order)."""
     report = ApplyReport()
+    _remember(conn, connection, events)
     purchases = [e for e in events if isinstance(e, Purchase)]
     if purchases:
         _apply_purchases(conn, connection, purchases, mappings, report)
@@ -58,6 +62,27 @@ def apply_events(
                 outcome = _apply_adjustment(conn, connection, event)
             report.counts[f"{event.kind}.{outcome}"] += 1
     return report
+
+
+def _remember(conn: Connection, connection: str, events: Sequence[CanonicalEvent]) -> None:
+    """Keep each event as first received (a replay of the same source key is not stored)."""
+    if not events:
+        return
+    now = utcnow()
+    conn.execute(
+        insert_ignoring_duplicates(conn, source_events, ["source_key", "event_kind"]),
+        [
+            {
+                "connection": connection,
+                "source_key": str(e.source),
+                "event_kind": e.kind,
+                "occurred_at": e.occurred_at,
+                "payload": e.model_dump(mode="json"),
+                "applied_at": now,
+            }
+            for e in events
+        ],
+    )
 
 
 def _apply_purchases(

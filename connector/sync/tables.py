@@ -72,3 +72,17 @@ webhook_inbox = Table(
     UniqueConstraint("connection", "event_id"),
     Index("ix_webhook_inbox_status", "status", "id"),
 )
+
+# Every canonical event as it was applied, in order: what `creditsync rebuild --verify` replays.
+source_events = Table(
+    "source_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("connection", String(100), nullable=False),
+    Column("source_key", String(700), nullable=False),
+    Column("event_kind", String(20), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("applied_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("source_key", "event_kind"),
+)

@@ -27,6 +27,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
     op.create_table(
+        "source_events",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("connection", sa.String(length=100), nullable=False),
+        sa.Column("source_key", sa.String(length=700), nullable=False),
+        sa.Column("event_kind", sa.String(length=20), nullable=False),
+        sa.Column("occurred_at", connector.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("applied_at", connector.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_source_events")),
+        sa.UniqueConstraint("source_key", "event_kind", name=op.f("uq_source_events_source_key")),
+    )
+    op.create_table(
         "sync_cursors",
         sa.Column("connection", sa.String(length=100), nullable=False),
         sa.Column("cursor", sa.JSON(), nullable=False),
@@ -123,5 +140,6 @@ def downgrade() -> None:
 
     op.drop_table("sync_exceptions")
     op.drop_table("sync_cursors")
+    op.drop_table("source_events")
     op.drop_table("leases")
     # ### end Alembic commands ###

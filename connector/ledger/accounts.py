@@ -31,12 +31,12 @@ def ensure_account(
 ) -> bool:
     """Create the account if it does not exist; return whether it was created."""
     _require_id(account_id)
-    result = conn.execute(
-        insert_ignoring_duplicates(conn, accounts, ["id"]).values(
-            id=account_id, name=name, email=email, created_at=now or utcnow()
-        )
-    )
-    return result.rowcount == 1
+    created = conn.execute(
+        insert_ignoring_duplicates(conn, accounts, ["id"])
+        .values(id=account_id, name=name, email=email, created_at=now or utcnow())
+        .returning(accounts.c.id)
+    ).first()
+    return created is not None
 
 
 def exists(conn: Connection, account_id: str) -> bool:

@@ -36,7 +36,8 @@ def accept(
     }
     with engine.begin() as conn:
         stored = conn.execute(
-            insert_ignoring_duplicates(conn, webhook_inbox, ["connection", "event_id"]).values(
+            insert_ignoring_duplicates(conn, webhook_inbox, ["connection", "event_id"])
+            .values(
                 connection=connection,
                 event_id=result.event_id,
                 event_type=result.event_type,
@@ -46,8 +47,9 @@ def accept(
                 status="ignored" if result.ignored else "pending",
                 attempts=0,
             )
-        )
-    return stored.rowcount == 1
+            .returning(webhook_inbox.c.id)
+        ).first()
+    return stored is not None
 
 
 def process_pending(runtime: Runtime, connection: str | None = None, limit: int = 100) -> int:

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from connector.ports import WebhookResult
+from connector.runtime import Runtime
+from connector.sync import inbox
+from connector.sync.jobs import exclusive, expire_job, sync_job
+from connector.sync.lease import held
+from connector.sync.tables import webhook_inbox
+from tests.sync_helpers import JAN, purchase, refund, runtime_for, write_jsonl
+
+
+@pytest.fixture
+def runtime(db_url: str, tmp_path: Path) -> Runtime:
+    return runtime_for(db_url, tmp_path)
+
+
+def _statuses(runtime: Runtime) -> list[str]:
+    with runtime.engine.connect() as conn:
+        return list(conn.execute(select(webhook_inbox.c.status).order_by(webhook_inbox.c.id)).scalars())
+
+
+def test_a_delivery_is_stored_once_and_applied_after(runtime: Runtime) -> None:
+    result = WebhookResult("evt_1", "invoice.paid", events=[purchase("in_1")])
+    assert inbox.accept(runtime.engine, "files", result, b"{}", JAN) is True
+    assert inbox.accept(runtime.engine, "files", result, b"{}", JAN) is False  # replayed
+    assert _statuses(runtime) == ["pending"]
+    assert inbox.process_pending(runtime) == 1
+    assert inbox.process_pending(runtime) == 0
+    assert _statuses(runtime) == ["processed"]
+    assert runtime.ledger.balance("acme").total == 1000
+
+
+def test_out_of_order_deliveries_converge(runtime: Runtime) -> None:
+    later = WebhookResult("evt_2", "charge.refunded", events=[refund("re_1", "in_1", 250)])
+    first = WebhookResult("evt_1", "invoice.paid", events=[purchase("in_1")])
+    inbox.accept(runtime.engine, "files", later, b"{}", JAN)
+    inbox.process_pending(runtime)  # the refund waits as an orphan exception
+    inbox.accept(runtime.engine, "files", first, b"{}", JAN)
+    inbox.process_pending(runtime)
+    from connector.sync.exceptions import retry_exceptions
+
+    retry_exceptions(runtime.engine, runtime.mappings.current)
+    assert runtime.ledger.balance("acme").total == 750
+
+
+def test_ignored_event_types_are_kept_but_not_processed(runtime: Runtime) -> None:
+    result = WebhookResult("evt_9", "customer.updated", ignored=True)
+    inbox.accept(runtime.engine, "files", result, b"{}", JAN)
+    assert inbox.process_pending(runtime) == 0
+    assert _statuses(runtime) == ["ignored"]
+
+
+def test_a_job_already_running_is_skipped_not_stacked(runtime: Runtime) -> None:
+    calls: list[int] = []
+    with held(runtime.engine, "job:expire"):
+        assert exclusive(runtime, "expire", lambda: calls.append(1)) is None
+        assert expire_job(runtime) is None
+    assert calls == []
+    assert expire_job(runtime) == 0
+
+
+def test_the_sync_job_applies_expires_recognizes_and_posts(
+    db_url: str, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "p.jsonl", [purchase("ord_1", net_amount=1000)])
+    runtime = runtime_for(
+        db_url,
+        tmp_path,
+        connections={"shop": {"platform": "files", "settings": {"path": str(path)}}},
+    )
+    summary = sync_job(runtime, "shop")
+    assert summary is not None and summary.status == "succeeded"
+    assert runtime.ledger.balance("acme").total == 1000
+    journal = list((tmp_path / "out" / "journal").glob("*"))
+    assert journal, "the deferral of the purchase was posted to the files sink"
+    assert "1000" in "".join(p.read_text() for p in journal)

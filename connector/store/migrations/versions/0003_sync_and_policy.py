@@ -1,4 +1,4 @@
-"""sync
+"""sync and policy
 
 Revision ID: 0003
 Revises: 0002
@@ -122,11 +122,110 @@ def upgrade() -> None:
     with op.batch_alter_table("webhook_inbox", schema=None) as batch_op:
         batch_op.create_index("ix_webhook_inbox_status", ["status", "id"], unique=False)
 
+    op.create_table(
+        "refill_requests",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("account_id", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("platform", sa.String(length=50), nullable=False),
+        sa.Column("item_id", sa.String(length=200), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("balance", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("external_id", sa.String(length=200), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", connector.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", connector.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_refill_requests_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refill_requests")),
+        sa.UniqueConstraint("key", name=op.f("uq_refill_requests_key")),
+    )
+    with op.batch_alter_table("refill_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_refill_requests_status", ["status", "id"], unique=False)
+
+    op.create_table(
+        "balance_alerts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("account_id", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("threshold", sa.BigInteger(), nullable=False),
+        sa.Column("balance", sa.BigInteger(), nullable=False),
+        sa.Column("burn_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("created_at", connector.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", connector.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_balance_alerts_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["burn_id"], ["burns.id"], name=op.f("fk_balance_alerts_burn_id_burns")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_balance_alerts")),
+        sa.UniqueConstraint("key", name=op.f("uq_balance_alerts_key")),
+    )
+    with op.batch_alter_table("balance_alerts", schema=None) as batch_op:
+        batch_op.create_index("ix_balance_alerts_status", ["status", "id"], unique=False)
+
+    op.create_table(
+        "overage_reports",
+        sa.Column(
+            "burn_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("account_id", sa.String(length=200), nullable=False),
+        sa.Column("credits", sa.BigInteger(), nullable=False),
+        sa.Column("occurred_at", connector.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("platform", sa.String(length=50), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("external_id", sa.String(length=200), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", connector.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reported_at", connector.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_overage_reports_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["burn_id"], ["burns.id"], name=op.f("fk_overage_reports_burn_id_burns")
+        ),
+        sa.PrimaryKeyConstraint("burn_id", name=op.f("pk_overage_reports")),
+    )
+    with op.batch_alter_table("overage_reports", schema=None) as batch_op:
+        batch_op.create_index("ix_overage_reports_status", ["status", "burn_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("overage_reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_overage_reports_status")
+
+    op.drop_table("overage_reports")
+    with op.batch_alter_table("balance_alerts", schema=None) as batch_op:
+        batch_op.drop_index("ix_balance_alerts_status")
+
+    op.drop_table("balance_alerts")
+    with op.batch_alter_table("refill_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_refill_requests_status")
+
+    op.drop_table("refill_requests")
     with op.batch_alter_table("webhook_inbox", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_inbox_status")
 

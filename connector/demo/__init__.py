@@ -1,0 +1,1 @@
+"""The embedded demo: a generated year of a small AI product's credit business."""

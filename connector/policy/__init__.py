@@ -1,0 +1,1 @@
+"""Low-balance policy: what happens as an account's credits run low or out."""

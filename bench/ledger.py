@@ -14,35 +14,20 @@ import argparse
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from bench.databases import fresh_engine
 from connector.events import SourceKey
 from connector.ledger.models import BurnRequest, GrantRequest, PoolKind
 from connector.ledger.service import Ledger
-from connector.store.engine import make_engine
-from connector.store.migrate import upgrade
-from connector.store.schema import metadata
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ACCOUNTS = 50
-
-
-def fresh_database(url: str | None, folder: Path) -> Engine:
-    if url is None:
-        engine = make_engine(f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:6]}.db'}")
-    else:
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            upgrade(engine)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    upgrade(engine)
-    return engine
 
 
 def seed(ledger: Ledger, credits: int) -> None:
@@ -105,11 +90,7 @@ def baseline(engine: Engine, reqs: list[BurnRequest], size: int) -> tuple[float,
     dialect = engine.dialect.name
     mark = "?" if dialect == "sqlite" else "%s"
     cursor = raw.cursor()
-    pool_of = dict(
-        cursor.execute("SELECT account_id, id FROM pools").fetchall()
-        if dialect == "sqlite"
-        else _fetch(cursor, "SELECT account_id, id FROM pools")
-    )
+    pool_of = {row[0]: row[1] for row in _fetch(cursor, "SELECT account_id, id FROM pools")}
     rate_id = _fetch(cursor, "SELECT id FROM burn_rates")[0][0]
     insert_burn = (
         "INSERT INTO burns (account_id, idempotency_key, action, units, credits, overage_credits, "
@@ -148,7 +129,7 @@ def baseline(engine: Engine, reqs: list[BurnRequest], size: int) -> tuple[float,
                     "x",
                 ),
             )
-            burn_id = cursor.fetchone()[0]
+            burn_id = _fetch_one(cursor)
             pool_id = pool_of[req.account_id]
             cursor.execute(
                 insert_entry,
@@ -160,6 +141,11 @@ def baseline(engine: Engine, reqs: list[BurnRequest], size: int) -> tuple[float,
     elapsed = time.perf_counter() - start
     raw.close()
     return elapsed, latencies
+
+
+def _fetch_one(cursor: Any) -> object:
+    row = cursor.fetchone()
+    return row[0]
 
 
 def _fetch(cursor: object, sql: str) -> list[tuple[object, ...]]:
@@ -175,7 +161,7 @@ def bench(url: str | None, n: int, size: int, folder: Path) -> None:
     label = "SQLite" if url is None else "PostgreSQL"
     results = {}
     for name in ("creditsync", "baseline"):
-        engine = fresh_database(url, folder)
+        engine = fresh_engine(url, folder, name)
         ledger = Ledger(engine)
         seed(ledger, credits=10 * n)
         if name == "creditsync":

@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from connector.errors import CreditsyncError
@@ -40,7 +41,7 @@ def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except CreditsyncError as exc:
-            err_console.print(f"[red]error:[/red] {exc.message}")
+            err_console.print(f"[red]error:[/red] {escape(exc.message)}")
             raise typer.Exit(1) from None
 
     return wrapper

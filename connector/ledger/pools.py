@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, exists, literal, select, update
 
 from connector.errors import InvalidInput, NotFound
 from connector.events import SourceKey
@@ -157,39 +157,59 @@ def grant(conn: Connection, req: GrantRequest, now: datetime | None = None) -> t
 def grant_many(
     conn: Connection, requests: Sequence[GrantRequest], now: datetime | None = None
 ) -> int:
-    """Grant many pools in a few statements (sync pages); returns how many were new.
+    """Grant many pools in three statements (sync pages); returns how many were new.
 
     Same rules as ``grant``: each request is validated first (nothing is written if one is
-    invalid) and a source key granted before is a no-op. Accounts must exist already.
+    invalid) and a source key granted before is a no-op. Accounts must exist already. The
+    pools go in as a plain executemany (no RETURNING, which drivers batch far better); the grant
+    entries are then written for exactly the pools this call created (stamped ``now``).
     """
     for req in requests:
         validate_grant(req)
     if not requests:
         return 0
     now = now or utcnow()
-    created = conn.execute(
-        insert_ignoring_duplicates(conn, pools, SOURCE_COLUMNS).returning(
-            pools.c.id, pools.c.account_id, pools.c.credits_granted, pools.c.effective_at
-        ),
+    conn.execute(
+        insert_ignoring_duplicates(conn, pools, SOURCE_COLUMNS),
         [_values(req, now) for req in requests],
-    ).all()
-    if created:
-        conn.execute(
-            ledger_entries.insert(),
-            [
-                {
-                    "pool_id": row.id,
-                    "account_id": row.account_id,
-                    "kind": EntryKind.GRANT.value,
-                    "credits": row.credits_granted,
-                    "reference": GRANT_REFERENCE,
-                    "occurred_at": row.effective_at,
-                    "recorded_at": now,
-                }
-                for row in created
-            ],
+    )
+    granted = ledger_entries.alias("granted")
+    created = (
+        select(
+            pools.c.id,
+            pools.c.account_id,
+            literal(EntryKind.GRANT.value),
+            pools.c.credits_granted,
+            literal(GRANT_REFERENCE),
+            pools.c.effective_at,
+            literal(now, pools.c.created_at.type),
         )
-    return len(created)
+        .where(pools.c.created_at == literal(now, pools.c.created_at.type))
+        .where(pools.c.source_platform.in_(sorted({r.source.platform for r in requests})))
+        .where(pools.c.source_object.in_(sorted({r.source.object_id for r in requests})))
+        .where(
+            ~exists().where(
+                granted.c.pool_id == pools.c.id, granted.c.kind == EntryKind.GRANT.value
+            )
+        )
+    )
+    inserted = conn.execute(
+        ledger_entries.insert()
+        .from_select(
+            [
+                "pool_id",
+                "account_id",
+                "kind",
+                "credits",
+                "reference",
+                "occurred_at",
+                "recorded_at",
+            ],
+            created,
+        )
+        .returning(ledger_entries.c.id)
+    ).all()
+    return len(inserted)
 
 
 def get_pool(conn: Connection, pool_id: int, *, for_update: bool = False) -> Pool:

@@ -1,0 +1,526 @@
+"""Webhook acknowledgement latency and HTTP burn throughput against a real uvicorn on loopback.
+
+    python -m bench.webhooks [--webhooks N] [--rate R] [--burns N] [--database-url URL]
+
+The server runs in a child process (so the load generator does not share its interpreter lock)
+on 127.0.0.1 with a fresh database. Webhooks: N signed Stripe ``invoice.paid`` deliveries sent
+open-loop at R per second (each at its scheduled instant, whether or not earlier ones were
+answered, so a slow server cannot slow the sender down and hide its own latency); latency runs
+from the scheduled instant to the answer. Goal: p99 < 50 ms at 200/s. Burns: N burns through
+POST /v1/burns one after another and with 16 in flight, beside the same number of in-process
+``Ledger.burn`` calls on the same database; the ratio is the cost of HTTP.
+
+Bounded: it sends exactly the counts given and stops the server itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+Json = dict[str, Any]
+
+HOST = "127.0.0.1"  # loopback only
+SECRET = "whsec_bench_0123456789abcdef"
+TOKEN = "bench-token-0123456789"
+PRICE = "price_1QpX7rLkd8Hs2mFa0bN7Tq4e"  # mappings/examples/stripe.toml: 10,000 + 2,000 bonus
+ACCOUNTS = 20
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+# -- signed Stripe deliveries (API version 2026-10-28.endive) -------------------------------
+
+
+def stripe_invoice(
+    invoice_id: str,
+    customer: str,
+    *,
+    price: str = PRICE,
+    amount: int = 10_000,
+    quantity: int = 1,
+    currency: str = "usd",
+    paid_at: int,
+) -> Json:
+    """A paid one-line invoice as Stripe sends it in ``invoice.paid``."""
+    line_id = f"il_{invoice_id.removeprefix('in_')}"
+    line = {
+        "id": line_id,
+        "object": "line_item",
+        "amount": amount,
+        "currency": currency,
+        "description": "10,000 AI credits + 2,000 bonus",
+        "discount_amounts": [],
+        "discountable": True,
+        "discounts": [],
+        "invoice": invoice_id,
+        "livemode": False,
+        "metadata": {},
+        "parent": {
+            "invoice_item_details": {
+                "invoice_item": f"ii_{line_id}",
+                "proration": False,
+                "proration_details": {"credited_items": None},
+                "subscription": None,
+            },
+            "subscription_item_details": None,
+            "type": "invoice_item_details",
+        },
+        "period": {"end": paid_at, "start": paid_at},
+        "pretax_credit_amounts": [],
+        "pricing": {
+            "price_details": {"price": price, "product": "prod_credits"},
+            "type": "price_details",
+            "unit_amount_decimal": str(amount // quantity),
+        },
+        "quantity": quantity,
+        "quantity_decimal": str(quantity),
+        "subscription": None,
+        "subtotal": amount,
+        "taxes": [],
+    }
+    created = paid_at - 120
+    return {
+        "id": invoice_id,
+        "object": "invoice",
+        "account_country": "US",
+        "account_name": "Example AI, Inc.",
+        "account_tax_ids": None,
+        "amount_due": amount,
+        "amount_overpaid": 0,
+        "amount_paid": amount,
+        "amount_paid_off_stripe": None,
+        "amount_remaining": 0,
+        "amount_shipping": 0,
+        "application": None,
+        "attempt_count": 1,
+        "attempted": True,
+        "auto_advance": False,
+        "automatic_tax": {
+            "disabled_reason": None,
+            "enabled": False,
+            "liability": None,
+            "provider": None,
+            "status": None,
+        },
+        "automatically_finalizes_at": None,
+        "billing_reason": "manual",
+        "collection_method": "charge_automatically",
+        "confirmation_secret": None,
+        "created": created,
+        "currency": currency,
+        "custom_fields": None,
+        "customer": customer,
+        "customer_account": None,
+        "customer_address": None,
+        "customer_email": f"{customer}@example.com",
+        "customer_name": f"Customer {customer}",
+        "customer_phone": None,
+        "customer_shipping": None,
+        "customer_tax_exempt": "none",
+        "customer_tax_ids": [],
+        "default_payment_method": None,
+        "default_source": None,
+        "default_tax_rates": [],
+        "description": None,
+        "discounts": [],
+        "due_date": None,
+        "effective_at": created + 60,
+        "ending_balance": 0,
+        "footer": None,
+        "from_invoice": None,
+        "hosted_invoice_url": f"https://invoice.stripe.com/i/acct_1/test_{invoice_id}",
+        "invoice_pdf": f"https://pay.stripe.com/invoice/acct_1/test_{invoice_id}/pdf",
+        "issuer": {"type": "self"},
+        "last_finalization_error": None,
+        "latest_revision": None,
+        "lines": {
+            "object": "list",
+            "data": [line],
+            "has_more": False,
+            "url": f"/v1/invoices/{invoice_id}/lines",
+        },
+        "livemode": False,
+        "metadata": {},
+        "next_payment_attempt": None,
+        "number": f"INV-{invoice_id[-6:].upper()}",
+        "on_behalf_of": None,
+        "parent": None,
+        "payment_settings": {
+            "default_mandate": None,
+            "payment_method_options": None,
+            "payment_method_types": None,
+        },
+        "period_end": created,
+        "period_start": created,
+        "post_payment_credit_notes_amount": 0,
+        "pre_payment_credit_notes_amount": 0,
+        "receipt_number": None,
+        "rendering": {
+            "amount_tax_display": None,
+            "pdf": {"page_size": "auto"},
+            "template": None,
+            "template_version": None,
+        },
+        "shipping_cost": None,
+        "shipping_details": None,
+        "starting_balance": 0,
+        "statement_descriptor": None,
+        "status": "paid",
+        "status_details": None,
+        "status_transitions": {
+            "finalized_at": created + 60,
+            "marked_uncollectible_at": None,
+            "paid_at": paid_at,
+            "voided_at": None,
+        },
+        "subtotal": amount,
+        "subtotal_excluding_tax": amount,
+        "test_clock": None,
+        "threshold_reason": None,
+        "total": amount,
+        "total_discount_amounts": [],
+        "total_excluding_tax": amount,
+        "total_pretax_credit_amounts": [],
+        "total_taxes": [],
+        "webhooks_delivered_at": created + 5,
+    }
+
+
+def stripe_event(event_id: str, event_type: str, obj: Json, created: int) -> Json:
+    return {
+        "id": event_id,
+        "object": "event",
+        "account": None,
+        "api_version": "2026-10-28.endive",
+        "context": None,
+        "created": created,
+        "data": {"object": obj},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+    }
+
+
+def stripe_signature(body: bytes, secret: str, timestamp: int) -> str:
+    """The Stripe-Signature header: HMAC-SHA256 of "{t}.{body}" with the endpoint secret."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def signed_delivery(event: Json, secret: str, timestamp: int) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(event, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Stripe-Signature": stripe_signature(body, secret, timestamp),
+        "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    }
+    return body, headers
+
+
+# -- the server under test -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "CREDITSYNC_DATABASE_URL": database_url,
+            "CREDITSYNC_CONNECTIONS": json.dumps(
+                {"stripe": {"platform": "stripe", "settings": {"webhook_secrets": [SECRET]}}}
+            ),
+            "CREDITSYNC_API_TOKENS": json.dumps(
+                [{"token": TOKEN, "scopes": ["burn", "read"], "name": "bench"}]
+            ),
+            "CREDITSYNC_SCHEDULE__ENABLED": "false",
+            "CREDITSYNC_CONFIG": str(Path(tempfile.gettempdir()) / "creditsync-bench-none.toml"),
+        }
+    )
+    return env
+
+
+def serve_child(port: int) -> None:
+    """The child process: the real server, built the way ``creditsync serve`` builds it."""
+    from connector.cli.server_cmd import build_server, run_server
+    from connector.settings import Settings
+
+    server = build_server(
+        Settings(), HOST, port, scheduler=False, log_level="warning", access_log=False
+    )
+    run_server(server)
+
+
+def start_server(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.webhooks", "--serve-child", str(port)],
+        env=server_env(database_url),
+    )
+    base = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise SystemExit(f"the server exited with status {child.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return child, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    child.terminate()
+    raise SystemExit("the server did not become ready within 30 s")
+
+
+def stop_server(child: subprocess.Popen[bytes]) -> None:
+    child.terminate()
+    try:
+        child.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+# -- measurements ------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] * 1000 if values else float("nan")
+    return statistics.quantiles(values, n=100)[q - 1] * 1000
+
+
+def deliveries(n: int, tag: str) -> list[tuple[bytes, dict[str, str]]]:
+    now = int(time.time())
+    out = []
+    for i in range(n):
+        invoice = stripe_invoice(f"in_{tag}{i:06d}", f"cus_{tag}{i % 50:03d}", paid_at=now - 60)
+        event = stripe_event(f"evt_{tag}{i:06d}", "invoice.paid", invoice, now - 60)
+        out.append(signed_delivery(event, SECRET, now))
+    return out
+
+
+async def send_paced(
+    base: str, items: list[tuple[bytes, dict[str, str]]], rate: float
+) -> tuple[list[float], Counter[int], float]:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        # warm the connection pool so the first deliveries do not pay for TCP handshakes
+        await asyncio.gather(*(client.get("/healthz") for _ in range(16)))
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+
+        async def one(i: int, body: bytes, headers: dict[str, str]) -> None:
+            due = start + i / rate
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            try:
+                answer = await client.post("/webhooks/stripe", content=body, headers=headers)
+                statuses[answer.status_code] += 1
+            except httpx.HTTPError:
+                statuses[0] += 1
+                return
+            latencies.append(loop.time() - due)
+
+        await asyncio.gather(*(one(i, body, headers) for i, (body, headers) in enumerate(items)))
+        elapsed = loop.time() - start
+    return latencies, statuses, elapsed
+
+
+def wait_drained(engine: Any, timeout: float) -> tuple[int, float]:
+    from sqlalchemy import func, select
+
+    from connector.sync.tables import webhook_inbox
+
+    start = time.monotonic()
+    pending = -1
+    while time.monotonic() - start < timeout:
+        with engine.connect() as conn:
+            pending = conn.execute(
+                select(func.count()).where(webhook_inbox.c.status == "pending")
+            ).scalar_one()
+        if pending == 0:
+            break
+        time.sleep(0.2)
+    return pending, time.monotonic() - start
+
+
+def seed_burns(engine: Any, credits: int) -> None:
+    from connector.events import SourceKey
+    from connector.ledger.models import GrantRequest, PoolKind
+    from connector.ledger.service import Ledger
+
+    ledger = Ledger(engine)
+    ledger.set_rate("query", "1", T0 - timedelta(days=1))
+    for prefix in ("http", "local"):
+        for a in range(ACCOUNTS):
+            ledger.grant(
+                GrantRequest(
+                    account_id=f"{prefix}{a}",
+                    kind=PoolKind.PAID,
+                    credits=credits,
+                    revenue_amount=credits,
+                    currency="USD",
+                    effective_at=T0,
+                    source=SourceKey(platform="bench", object_id=f"{prefix}{a}", line_id="1"),
+                )
+            )
+
+
+def burn_body(prefix: str, i: int) -> Json:
+    return {
+        "account_id": f"{prefix}{i % ACCOUNTS}",
+        "action": "query",
+        "units": 1,
+        "occurred_at": (T0 + timedelta(seconds=i)).isoformat(),
+        "idempotency_key": f"{prefix}-{i}",
+    }
+
+
+def http_burns_sequential(base: str, n: int) -> float:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        start = time.perf_counter()
+        for i in range(n):
+            answer = client.post("/v1/burns", json=burn_body("http", i))
+            if answer.status_code != 200:
+                raise SystemExit(f"burn {i} answered {answer.status_code}: {answer.text}")
+        return n / (time.perf_counter() - start)
+
+
+async def http_burns_concurrent(base: str, n: int, in_flight: int) -> float:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    gate = asyncio.Semaphore(in_flight)
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+
+        async def one(i: int) -> None:
+            async with gate:
+                answer = await client.post("/v1/burns", json=burn_body("http", n + i))
+                if answer.status_code != 200:
+                    raise SystemExit(f"burn answered {answer.status_code}: {answer.text}")
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        return n / (time.perf_counter() - start)
+
+
+def local_burns(engine: Any, n: int) -> float:
+    from connector.ledger.models import BurnRequest
+    from connector.ledger.service import Ledger
+
+    ledger = Ledger(engine)
+    start = time.perf_counter()
+    for i in range(n):
+        body = burn_body("local", i)
+        ledger.burn(
+            BurnRequest(
+                account_id=body["account_id"],
+                idempotency_key=body["idempotency_key"],
+                action="query",
+                units=1,
+                occurred_at=T0 + timedelta(seconds=i),
+            )
+        )
+    return n / (time.perf_counter() - start)
+
+
+def empty(engine: Any) -> None:
+    from sqlalchemy import text
+
+    from connector.store.schema import metadata
+
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def bench(database_url: str | None, webhooks: int, rate: float, burns: int) -> None:
+    from connector.store.engine import make_engine
+    from connector.store.migrate import upgrade
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        if database_url is not None:  # a database given for the bench: emptied first
+            empty(engine)
+        seed_burns(engine, credits=10 * burns + 100)
+        child, base = start_server(url)
+        try:
+            items = deliveries(webhooks, f"b{int(time.time())}")
+            lat, statuses, elapsed = asyncio.run(send_paced(base, items, rate))
+            pending, drain_time = wait_drained(engine, timeout=120)
+            seq = http_burns_sequential(base, burns)
+            conc = asyncio.run(http_burns_concurrent(base, burns, 16))
+        finally:
+            stop_server(child)
+        local = local_burns(engine, burns)
+        engine.dispose()
+    kind = "SQLite" if database_url is None else "PostgreSQL"
+    p99 = pct(lat, 99)
+    print(f"\n{kind}, uvicorn on {HOST} (one worker process)")
+    print(f"webhooks: {webhooks} signed invoice.paid at {rate:.0f}/s")
+    print(f"  statuses          {dict(sorted(statuses.items()))}")
+    print(f"  throughput        {len(lat) / elapsed:8.1f} acks/s over {elapsed:.1f} s")
+    print(f"  ack latency p50   {pct(lat, 50):8.2f} ms")
+    print(f"  ack latency p90   {pct(lat, 90):8.2f} ms")
+    print(f"  ack latency p99   {p99:8.2f} ms   (goal < 50 ms: {'met' if p99 < 50 else 'MISSED'})")
+    print(f"  ack latency max   {max(lat) * 1000:8.2f} ms")
+    left = f", {pending} still pending" if pending else ""
+    print(f"  inbox drained     {drain_time:8.2f} s after the last ack{left}")
+    print(f"burns: {burns} each way")
+    print(f"{'':30}{'burns/s':>10}{'vs in-process':>15}")
+    print(f"{'in-process Ledger.burn':30}{local:>10.0f}{1:>15.0%}")
+    print(f"{'HTTP, one at a time':30}{seq:>10.0f}{seq / local:>15.0%}")
+    print(f"{'HTTP, 16 in flight':30}{conc:>10.0f}{conc / local:>15.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--webhooks", type=int, default=2000, help="deliveries to send")
+    parser.add_argument("--rate", type=float, default=200.0, help="deliveries per second")
+    parser.add_argument("--burns", type=int, default=1000, help="burns per measurement")
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        default=None,
+        help="PostgreSQL URL to bench beside SQLite (repeatable; its tables are emptied)",
+    )
+    parser.add_argument("--serve-child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_child is not None:
+        serve_child(args.serve_child)
+        return
+    if not 1 <= args.webhooks <= 100_000 or not 1 <= args.burns <= 100_000:
+        parser.error("--webhooks and --burns must be between 1 and 100000")
+    if not 1 <= args.rate <= 2000:
+        parser.error("--rate must be between 1 and 2000 per second")
+    for url in [None, *(args.database_url or [])]:
+        bench(url, args.webhooks, args.rate, args.burns)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -60,36 +61,30 @@ def summary(result: CheckResult) -> str:
 @mappings_app.command("check")
 def check_command(files: PathsArgument = None) -> None:
     """Validate mapping files; print every problem with its file, entry and field."""
-    console.print(summary(_checked(files)), markup=False, highlight=False)
+    console.print(summary(_checked(files)), markup=False, highlight=False, soft_wrap=True)
 
 
 def catalog_table(mappings: MappingSet) -> Table:
     table = Table(title=f"catalog (mapping version {mappings.version[:12]})")
-    for column in (
-        "platform",
-        "item",
-        "name",
-        "credits",
-        "bonus",
-        "kind",
-        "expiry",
-        "priority",
-        "bonus revenue",
-        "breakage",
-        "currencies",
-        "entity",
-        "plan",
-    ):
-        justify = "right" if column in ("credits", "bonus", "priority") else "left"
-        table.add_column(column, justify=justify, overflow="fold")
+    for column in ("platform", "item", "name", "credits / unit", "kind", "expiry", "priority"):
+        table.add_column(
+            column,
+            justify="right" if column in ("credits / unit", "priority") else "left",
+            no_wrap=column != "name",
+            min_width=16 if column == "name" else None,
+        )
+    for column in ("bonus revenue", "breakage", "currencies", "entity", "plan"):
+        table.add_column(column, no_wrap=True)
     for entry in sorted(mappings.catalog, key=lambda e: e.key):
         breakage = mappings.breakage_for(entry)
+        credits = f"{entry.credits:,}"
+        if entry.bonus_credits:
+            credits += f" + {entry.bonus_credits:,} bonus"
         cells = (
             entry.platform,
             entry.item_id,
             entry.name,
-            f"{entry.credits:,}",
-            f"{entry.bonus_credits:,}" if entry.bonus_credits else "",
+            credits,
             entry.kind.value,
             entry.expiry,
             str(entry.priority),
@@ -108,7 +103,9 @@ def show_command(files: PathsArgument = None) -> None:
     """Print the effective catalog: every item, what it grants and how its revenue is treated."""
     result = _checked(files)
     assert result.mappings is not None
-    console.print(catalog_table(result.mappings))
+    # piped output (a file, grep) gets whole rows rather than the 80 columns of no terminal
+    out = console if console.is_terminal else Console(width=max(console.width, 240))
+    out.print(catalog_table(result.mappings))
 
 
 def register(app: typer.Typer) -> None:

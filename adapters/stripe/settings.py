@@ -1,0 +1,129 @@
+"""The settings of a Stripe connection, validated once, with errors that say what to change.
+
+A connection's settings arrive as a plain mapping (from TOML, the environment or the database);
+every factory in this package goes through :func:`load_settings` so a typo in a key or a
+publishable key pasted where a secret key belongs is refused before any request is made. Secrets
+stay ``SecretStr`` so neither ``repr`` nor a log line ever shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from connector.errors import InvalidInput
+
+_FIXES: dict[str, str] = {
+    "api_key": "use a secret key (sk_live_... / sk_test_...) or a restricted key (rk_...)",
+    "webhook_secrets": "copy each endpoint's signing secret (whsec_...) from the Stripe dashboard",
+    "backfill_from": "give an ISO date such as 2026-01-01",
+    "overlap_seconds": "use a number of seconds between 0 and 86400 (default 300)",
+    "refill_price": "give a Stripe price id such as price_1Q...",
+    "meter_event_name": "give the event name of a Billing meter, e.g. ai_credits_overage",
+    "webhook_tolerance_seconds": "use a number of seconds between 1 and 3600 (default 300)",
+    "max_attempts": "use a number of attempts between 1 and 20 (default 6)",
+    "price_lookup_keys": "use true or false",
+}
+
+
+class StripeSettings(BaseModel):
+    """One Stripe account. Only the source needs ``backfill_from``; see :meth:`require`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: SecretStr | None = None
+    webhook_secrets: tuple[SecretStr, ...] = ()
+    backfill_from: datetime | None = None
+    overlap_seconds: int = Field(default=300, ge=0, le=86_400)
+    refill_price: str | None = None
+    meter_event_name: str | None = Field(default=None, min_length=1, max_length=100)
+    price_lookup_keys: bool = Field(
+        default=False,
+        description="read each price's lookup_key (cached) so mappings may name prices by it",
+    )
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3_600)
+    max_attempts: int = Field(default=6, ge=1, le=20)
+
+    @field_validator("api_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("sk_", "rk_")):
+            raise ValueError("is not a Stripe secret or restricted key")
+        return value
+
+    @field_validator("webhook_secrets", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str | SecretStr) else value
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _signing_secrets(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for secret in value:
+            if not secret.get_secret_value().startswith("whsec_"):
+                raise ValueError("every webhook secret must start with whsec_")
+        return value
+
+    @field_validator("backfill_from", mode="before")
+    @classmethod
+    def _date_or_instant(cls, value: Any) -> Any:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        if isinstance(value, str) and len(value) == 10:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return value
+
+    @field_validator("backfill_from")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("has no timezone")
+        return None if value is None else value.astimezone(UTC)
+
+    @field_validator("refill_price")
+    @classmethod
+    def _price_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("price_"):
+            raise ValueError("is not a Stripe price id")
+        return value
+
+    def require(self, field: str, purpose: str) -> None:
+        """Refuse a connection that lacks what ``purpose`` needs, naming the missing key."""
+        value = getattr(self, field)
+        if value is None or value == ():
+            raise InvalidInput(field, f"is required for {purpose}", _FIXES.get(field, ""))
+
+    @property
+    def secret_key(self) -> str:
+        self.require("api_key", "calls to the Stripe API")
+        assert self.api_key is not None
+        return self.api_key.get_secret_value()
+
+
+def load_settings(settings: Mapping[str, Any] | StripeSettings) -> StripeSettings:
+    """Validate a connection's settings; every problem is reported, none of the values is."""
+    if isinstance(settings, StripeSettings):
+        return settings
+    try:
+        return StripeSettings.model_validate(dict(settings))
+    except ValidationError as exc:
+        fields: list[str] = []
+        problems: list[str] = []
+        fixes: list[str] = []
+        for error in exc.errors(include_input=False):
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            fields.append(name)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if len(exc.errors()) > 1 else message)
+            fix = _FIXES.get(name) or (
+                f"remove it; known keys: {', '.join(StripeSettings.model_fields)}"
+                if error["type"] == "extra_forbidden"
+                else ""
+            )
+            if fix and fix not in fixes:
+                fixes.append(fix)
+        field = ", ".join(dict.fromkeys(fields))
+        raise InvalidInput(field, "; ".join(problems), "; ".join(fixes)) from None

@@ -1,0 +1,182 @@
+"""Stripe webhook deliveries: verify, then turn into canonical events or fetch hints.
+
+Verification is the SDK's (``stripe.WebhookSignature.verify_header``: HMAC-SHA256 of
+``"{t}.{body}"``, any ``v1`` signature of the header may match) tried against each configured
+secret, so two endpoint secrets can be live while one is rolled. Freshness is checked here
+against the caller's ``now`` rather than the SDK's wall clock, both ways: a timestamp too far in
+the future is as suspect as a stale one. Nothing here does I/O: when the payload is not enough
+(a refund needs the invoice its payment paid, a line list was cut short) the result names the
+object to re-read, and the source's ``fetch_objects`` does the reading.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import stripe
+from pydantic import SecretStr
+
+from adapters.stripe.parse import (
+    credit_note_events,
+    invoice_events,
+    object_id,
+    session_is_purchase,
+    session_purchases,
+)
+from adapters.stripe.settings import StripeSettings, load_settings
+from connector.events import CanonicalEvent
+from connector.ports import WebhookRejected, WebhookResult
+
+SIGNATURE_HEADER = "Stripe-Signature"
+
+# The event types a Stripe endpoint should send to creditsync.
+HANDLED_TYPES: tuple[str, ...] = (
+    "invoice.paid",
+    "invoice.voided",
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "credit_note.created",
+    "refund.created",
+    "refund.updated",
+    "charge.refunded",
+    "charge.dispute.closed",
+)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _timestamp(header: str) -> int | None:
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def verify(
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: Sequence[SecretStr],
+    now: datetime,
+    tolerance_seconds: int = 300,
+) -> None:
+    """Raise WebhookRejected unless a secret signed ``body`` within the tolerance of ``now``."""
+    header = _header(headers, SIGNATURE_HEADER)
+    if not header:
+        raise WebhookRejected("missing Stripe-Signature header: the request is not from Stripe")
+    timestamp = _timestamp(header)
+    if timestamp is None:
+        raise WebhookRejected("Stripe-Signature header has no valid t= timestamp")
+    if not secrets:
+        raise WebhookRejected("no webhook secret is configured for this Stripe connection")
+    try:
+        payload = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected("webhook body is not UTF-8 text") from None
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload, header, secret.get_secret_value(), tolerance=None
+            )
+        except stripe.SignatureVerificationError:
+            continue
+        break
+    else:
+        raise WebhookRejected("no Stripe-Signature v1 signature matches a configured secret")
+    age = now.timestamp() - timestamp
+    if abs(age) > tolerance_seconds:
+        raise WebhookRejected(
+            f"Stripe-Signature timestamp is {abs(age):.0f} s {'old' if age > 0 else 'ahead'}; "
+            f"the tolerance is {tolerance_seconds} s (replayed, or a clock is wrong)"
+        )
+
+
+def _parse(event: Mapping[str, Any], lookup_keys_needed: bool) -> WebhookResult:
+    event_id = str(event["id"])
+    event_type = str(event["type"])
+    obj = (event.get("data") or {}).get("object") or {}
+    oid = object_id(obj) or ""
+    if event_type not in HANDLED_TYPES:
+        return WebhookResult(event_id=event_id, event_type=event_type, ignored=True)
+    events: list[CanonicalEvent] = []
+    hints: list[str] = []
+    if event_type in ("invoice.paid", "invoice.voided"):
+        lines = obj.get("lines") or {}
+        if event_type == "invoice.paid" and (lines.get("has_more") or lookup_keys_needed):
+            hints.append(oid)
+        else:
+            events.extend(invoice_events(obj))
+    elif event_type.startswith("checkout.session."):
+        if session_is_purchase(obj):
+            items = obj.get("line_items")
+            if items is None or items.get("has_more"):
+                hints.append(oid)  # a session's line items only come when expanded
+            else:
+                events.extend(session_purchases(obj, list(items.get("data") or [])))
+    elif event_type == "credit_note.created":
+        if (obj.get("lines") or {}).get("has_more"):
+            hints.append(oid)
+        else:
+            events.extend(credit_note_events(obj))
+    elif event_type.startswith("refund."):
+        if obj.get("status") == "succeeded":
+            hints.append(oid)  # the invoice it returns money on is found through the API
+    elif event_type == "charge.refunded":
+        hints.append(oid)  # a charge's refunds are listed, not embedded
+    elif event_type == "charge.dispute.closed" and obj.get("status") in ("lost", "won"):
+        hints.append(oid)
+    return WebhookResult(event_id=event_id, event_type=event_type, events=events, fetch_hints=hints)
+
+
+def receive(
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+    secrets: Sequence[SecretStr],
+    *,
+    tolerance_seconds: int = 300,
+    lookup_keys_needed: bool = False,
+) -> WebhookResult:
+    """Verify and parse one delivery. The same delivery always gives the same result."""
+    verify(headers, body, secrets, now, tolerance_seconds)
+    try:
+        event = json.loads(body)
+    except ValueError:
+        raise WebhookRejected("signed webhook body is not JSON") from None
+    if not isinstance(event, dict) or event.get("object") != "event" or "id" not in event:
+        raise WebhookRejected("signed webhook body is not a Stripe event")
+    return _parse(event, lookup_keys_needed)
+
+
+class StripeReceiver:
+    """WebhookReceiver for one Stripe endpoint (one or more signing secrets)."""
+
+    def __init__(self, settings: StripeSettings) -> None:
+        settings.require("webhook_secrets", "receiving Stripe webhooks")
+        self._settings = settings
+
+    def receive(self, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookResult:
+        return receive(
+            headers,
+            body,
+            now,
+            self._settings.webhook_secrets,
+            tolerance_seconds=self._settings.webhook_tolerance_seconds,
+            lookup_keys_needed=self._settings.price_lookup_keys,
+        )
+
+
+def make_receiver(settings: Mapping[str, Any]) -> StripeReceiver:
+    return StripeReceiver(load_settings(settings))

@@ -2,74 +2,80 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly
-from connector.events import SourceKey
-from connector.ledger.models import BurnRequest, GrantRequest, PoolKind
-from connector.ledger.service import Ledger
-from connector.store.engine import make_engine
-from connector.store.migrate import upgrade
+from connector.demo.run import DemoResult, run_demo, steps_for
+from connector.reports.render import table as report_table
+from connector.reports.rollforward import rollforward
+from connector.reports.waterfall import chart, waterfall
+
+DEFAULT_FOLDER = Path(".creditsync/demo")
+
+
+def finish(result: DemoResult) -> Path:
+    """Print the rollforward and what happened; write the waterfall chart; return its path."""
+    runtime = result.runtime
+    with runtime.engine.connect() as conn:
+        roll = rollforward(conn, runtime.settings.timezone)
+        png = chart(waterfall(conn), result.folder / "waterfall.png")
+    console.print(report_table(roll))
+    summary = Table(title="what happened", show_header=False)
+    for key, count in sorted(result.counts.items()):
+        summary.add_row(key, f"{count:,}")
+    console.print(summary)
+    violations = runtime.ledger.verify()
+    console.print(
+        "ledger verified: every pool and burn adds up"
+        if not violations
+        else f"[red]{len(violations)} ledger violations[/red]"
+    )
+    return png
 
 
 @fails_cleanly
 def demo_command(
-    folder: Annotated[Path, typer.Option(help="where the demo database goes")] = Path(
-        ".creditsync/demo"
-    ),
+    folder: Annotated[
+        Path, typer.Option(help="where the demo's database, imports and outputs go")
+    ] = DEFAULT_FOLDER,
+    customers: Annotated[int, typer.Option(min=1, help="customers in the story")] = 24,
+    burns_per_customer: Annotated[
+        int, typer.Option(min=0, help="AI actions per customer and month")
+    ] = 40,
 ) -> None:
-    """Run a short ledger story on a fresh SQLite database and print the balances."""
-    folder.mkdir(parents=True, exist_ok=True)
-    database = folder / "demo.db"
-    database.unlink(missing_ok=True)
-    engine = make_engine(f"sqlite:///{database}")
-    upgrade(engine)
-    ledger = Ledger(engine)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    ledger.set_rate("query", "1", start)
-    ledger.set_rate("image", "10", start)
-    ledger.set_rate("analysis", "50", start)
-    for n, (kind, credits, revenue, days) in enumerate(
-        [(PoolKind.PAID, 10_000, 10_000, 365), (PoolKind.PROMOTIONAL, 500, 0, 30)]
-    ):
-        ledger.grant(
-            GrantRequest(
-                account_id="acme",
-                kind=kind,
-                credits=credits,
-                revenue_amount=revenue,
-                currency="USD",
-                effective_at=start,
-                expires_at=start + timedelta(days=days),
-                source=SourceKey(platform="demo", object_id=f"order_{n}", line_id="1"),
-            )
-        )
-    for i, action in enumerate(["query"] * 40 + ["image"] * 20 + ["analysis"] * 5):
-        ledger.burn(BurnRequest("acme", f"demo-{i}", action, 3, start + timedelta(days=i % 60)))
-    ledger.set_rate("image", "12", start + timedelta(days=60), note="model cost up")
-    ledger.burn(BurnRequest("acme", "demo-late", "image", 5, start + timedelta(days=61)))
-    lost = ledger.expire(start + timedelta(days=90))
-    balance = ledger.balance("acme", start + timedelta(days=90))
-    table = Table(title=f"acme: {balance.total} credits left")
-    for column in ("pool", "kind", "remaining", "granted", "expires"):
-        table.add_column(column)
-    for pool in balance.pools:
-        table.add_row(
-            str(pool.pool_id),
-            pool.kind.value,
-            str(pool.credits_remaining),
-            str(pool.credits_granted),
-            f"{pool.expires_at:%Y-%m-%d}" if pool.expires_at else "never",
-        )
-    console.print(table)
-    console.print(f"expired: {sum(e.credits for e in lost)} credits; database: {database}")
-    violations = ledger.verify()
-    console.print("ledger verified" if not violations else f"{len(violations)} violations")
+    """A generated year of a small AI product's credits, end to end on a fresh SQLite database:
+    imports through the files adapter, burns at changing rates, refunds, a lost dispute,
+    expiry, recognition with both breakage methods, period close, the journal posted to the
+    files sink; ends with the rollforward and the waterfall chart."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("starting", total=steps_for(customers, burns_per_customer))
+
+        def step(what: str, n: int) -> None:
+            progress.update(task, description=what, advance=n)
+
+        result = run_demo(folder, customers, burns_per_customer, step)
+    png = finish(result)
+    journal = result.runtime.settings.output_dir / "journal"
+    console.print(
+        f"\ndatabase      {result.runtime.settings.database_url}\n"
+        f"imports       {result.folder / 'imports'} ({len(result.imports)} JSONL files)\n"
+        f"journal       {journal} (the files sink)\n"
+        f"waterfall     {png}\n"
+        f"explore       CREDITSYNC_DATABASE_URL={result.runtime.settings.database_url} "
+        "creditsync report liability"
+    )
 
 
 def register(app: typer.Typer) -> None:

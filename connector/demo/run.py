@@ -31,7 +31,7 @@ class DemoResult:
     imports: list[Path] = field(default_factory=list)
 
 
-def steps_for(customers: int, burns_per_month: int) -> int:
+def steps_for(customers: int, burns_per_customer: int) -> int:
     """How many progress steps a run takes (each month: import, burns, close; then posting)."""
     return MONTHS * 3 + 1
 
@@ -39,7 +39,7 @@ def steps_for(customers: int, burns_per_month: int) -> int:
 def run_demo(
     folder: Path,
     customers: int = 24,
-    burns_per_month: int = 600,
+    burns_per_customer: int = 40,
     step: Step | None = None,
 ) -> DemoResult:
     """A fresh database in ``folder``, then a year of business month by month."""
@@ -57,7 +57,7 @@ def run_demo(
     advance = step or (lambda _what, _n: None)
     for month_number, action, rate in RATE_CHANGES:
         runtime.ledger.set_rate(action, rate, month_bounds(month_number)[0])
-    for month in story(customers, burns_per_month):
+    for month in story(customers, burns_per_customer):
         period = period_name(month.number)
         _import(runtime, month, folder / "imports" / f"{period}.jsonl", result)
         advance(f"{period}: purchases, refunds and disputes imported", 1)

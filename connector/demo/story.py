@@ -26,7 +26,7 @@ SELLING_MONTHS = 12  # purchases happen in 2026 ...
 MONTHS = 15  # ... and the credits keep burning (and the first bundles expire) into 2027
 # item id (files catalog in mappings/examples/files.toml), price in USD cents, weight
 BUNDLES = [("credits-1k", 1_000, 6), ("credits-10k", 9_000, 3), ("credits-100k", 80_000, 1)]
-ACTIONS = [("query", 20, 70), ("image", 4, 25), ("analysis", 1, 5)]  # (action, max units, weight)
+ACTIONS = [("query", 60, 70), ("image", 8, 25), ("analysis", 2, 5)]  # (action, max units, weight)
 # (effective month, action, credits per unit): burn rates that change as model costs change
 RATE_CHANGES = [
     (1, "query", "1"),
@@ -62,7 +62,7 @@ def _moment(rng: random.Random, start: datetime, end: datetime) -> datetime:
     return start + timedelta(seconds=rng.randrange(seconds))
 
 
-def story(customers: int = 24, burns_per_month: int = 600, seed: int = 2026) -> list[Month]:
+def story(customers: int = 24, burns_per_customer: int = 40, seed: int = 2026) -> list[Month]:
     """Fifteen months: a year of new customers with welcome credits, bundles bought and
     re-bought, a few refunds (one full), one lost dispute; burns all along, so the first
     bundles expire with credits left in the last months."""
@@ -92,15 +92,12 @@ def story(customers: int = 24, burns_per_month: int = 600, seed: int = 2026) -> 
     for month in months:
         month.events.sort(key=lambda e: e.occurred_at)
         spenders = [(n, since) for n, since in active if since < month.end]
-        for i in range(burns_per_month if spenders else 0):
+        for i in range(burns_per_customer * len(spenders)):
             name, since = rng.choice(spenders)
             at = _moment(rng, max(since + timedelta(hours=1), month.start), month.end)
-            action, units, _ = rng.choices(ACTIONS, weights=[w for *_, w in ACTIONS])[0]
-            month.burns.append(
-                BurnRequest(
-                    name, f"burn-{month.number:02d}-{i:05d}", action, units * rng.randint(1, 20), at
-                )
-            )
+            action, most, _ = rng.choices(ACTIONS, weights=[w for *_, w in ACTIONS])[0]
+            key = f"burn-{month.number:02d}-{i:05d}"
+            month.burns.append(BurnRequest(name, key, action, rng.randint(1, most), at))
         month.burns.sort(key=lambda b: b.occurred_at)
     return months
 

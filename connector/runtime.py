@@ -13,7 +13,16 @@ from sqlalchemy import Engine
 from connector.errors import InvalidInput, NotFound
 from connector.ledger.burns import BurnPolicy
 from connector.ledger.service import Ledger
-from connector.ports import JournalSink, PurchaseSource, WebhookReceiver, adapter
+from connector.policy.hook import hook_for
+from connector.policy.routes import PlatformRoutes, routes_from
+from connector.ports import (
+    Charger,
+    JournalSink,
+    PurchaseSource,
+    UsageSink,
+    WebhookReceiver,
+    adapter,
+)
 from connector.settings import Connection, Settings, get_settings
 from connector.store.engine import make_engine
 from connector.store.migrate import is_current, upgrade
@@ -40,12 +49,22 @@ class Runtime:
         return cls(settings=settings, engine=engine, mappings=MappingStore(settings.mapping_paths))
 
     def plan_policy(self, plan: str | None) -> BurnPolicy:
-        """The burn policy of a plan from the mappings in force (hard limit unless overage)."""
+        """The burn policy of a plan from the mappings in force (hard limit unless overage),
+        with its low-balance rule (alerts, refills, overage reports) run after each burn."""
         chosen = self.mappings.current.plan(plan)
         return BurnPolicy(
             consumption_order=chosen.consumption_order,
             allow_overage=chosen.low_balance.limit == "overage",
+            after_burn=hook_for(chosen.low_balance, self._policy_routes),
         )
+
+    @cached_property
+    def policy_routes(self) -> PlatformRoutes:
+        """Which connections can charge refills and bill overage, per platform."""
+        return routes_from(self.settings.connections)
+
+    def _policy_routes(self) -> PlatformRoutes:
+        return self.policy_routes
 
     @cached_property
     def ledger(self) -> Ledger:
@@ -84,6 +103,20 @@ class Runtime:
         if spec.receiver is None:
             raise InvalidInput("platform", f"{connection.platform} does not receive webhooks")
         return spec.receiver(self._factory_settings(connection))
+
+    def charger(self, name: str) -> Charger:
+        connection = self.connection(name)
+        spec = adapter(connection.platform)
+        if spec.charger is None:
+            raise InvalidInput("platform", f"{connection.platform} cannot charge refills")
+        return spec.charger(self._factory_settings(connection))
+
+    def usage_sink(self, name: str) -> UsageSink:
+        connection = self.connection(name)
+        spec = adapter(connection.platform)
+        if spec.usage is None:
+            raise InvalidInput("platform", f"{connection.platform} cannot bill usage")
+        return spec.usage(self._factory_settings(connection))
 
     def sink(self, name: str) -> JournalSink:
         """A journal sink by adapter name (``files``) or by connection name."""

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     schedule: Schedule = Field(default_factory=Schedule)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    notify_url: str | None = Field(
+        default=None, description="low-balance alerts are POSTed here as JSON; unset: logged"
+    )
     journal_sinks: list[str] = Field(
         default_factory=lambda: ["files"], description="adapters whose JournalSink gets entries"
     )

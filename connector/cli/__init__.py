@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from connector.cli import demo_cmd, ledger_cmd, mappings_cmd, recognition_cmd, sync_cmd
+from connector.cli import (
+    demo_cmd,
+    ledger_cmd,
+    mappings_cmd,
+    policy_cmd,
+    recognition_cmd,
+    sync_cmd,
+)
 
 app = typer.Typer(
     name="creditsync",
@@ -14,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (demo_cmd, ledger_cmd, mappings_cmd, recognition_cmd, sync_cmd):
+for module in (demo_cmd, ledger_cmd, mappings_cmd, policy_cmd, recognition_cmd, sync_cmd):
     module.register(app)
 
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from sqlalchemy import Engine
 
 from connector.errors import CreditsyncError
+from connector.runtime import Runtime
 from connector.settings import get_settings
 from connector.store.engine import make_engine
 from connector.store.migrate import is_current, upgrade
@@ -31,6 +32,11 @@ def open_engine(migrate: bool = True) -> Engine:
     if migrate and not is_current(engine):
         upgrade(engine)
     return engine
+
+
+def open_runtime() -> Runtime:
+    """Settings, database (migrated), mappings and the ledger with the plans' policies."""
+    return Runtime.from_settings()
 
 
 def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:

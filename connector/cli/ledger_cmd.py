@@ -6,12 +6,18 @@ import uuid
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from connector.cli.common import console, fails_cleanly, instant_option, open_engine
+from connector.cli.common import (
+    console,
+    fails_cleanly,
+    instant_option,
+    open_engine,
+    open_runtime,
+)
 from connector.ledger.models import BurnRate, BurnRequest
-from connector.ledger.service import Ledger
 from connector.store.migrate import current_revision, head_revision, upgrade
 from connector.timeutil import utcnow
 
@@ -57,7 +63,7 @@ def rates_set(
     note: Annotated[str | None, typer.Option(help="why the rate changed")] = None,
 ) -> None:
     """Add a new version of an action's burn rate; burns before it keep their rate."""
-    rate = Ledger(open_engine()).set_rate(
+    rate = open_runtime().ledger.set_rate(
         action, credits_per_unit, instant_option(effective_from, "--from"), note
     )
     console.print(
@@ -70,14 +76,14 @@ def rates_set(
 @fails_cleanly
 def rates_list() -> None:
     """The rate in force now for every action."""
-    console.print(_rates_table(Ledger(open_engine()).rates(), "burn rates in force"))
+    console.print(_rates_table(open_runtime().ledger.rates(), "burn rates in force"))
 
 
 @rates_app.command("history")
 @fails_cleanly
 def rates_history(action: str) -> None:
     """Every version of one action's rate."""
-    console.print(_rates_table(Ledger(open_engine()).rate_history(action), f"history of {action}"))
+    console.print(_rates_table(open_runtime().ledger.rate_history(action), f"history of {action}"))
 
 
 @fails_cleanly
@@ -91,7 +97,7 @@ def burn_command(
     at: Annotated[str | None, typer.Option(help="when it happened; default now")] = None,
 ) -> None:
     """Burn credits for one action (the CLI twin of POST /v1/burns)."""
-    result = Ledger(open_engine()).burn(
+    result = open_runtime().ledger.burn(
         BurnRequest(
             account_id=account,
             idempotency_key=key or uuid.uuid4().hex,
@@ -102,7 +108,9 @@ def burn_command(
     )
     spread = ", ".join(f"pool {a.pool_id}: {a.credits}" for a in result.allocations)
     replay = " (replayed)" if result.replayed else ""
-    console.print(f"burned {result.credits} credits{replay} [{spread}]; balance {result.balance}")
+    console.print(
+        escape(f"burned {result.credits} credits{replay} [{spread}]; balance {result.balance}")
+    )
 
 
 @fails_cleanly
@@ -111,7 +119,7 @@ def balance_command(
     at: Annotated[str | None, typer.Option(help="balance at this moment; default now")] = None,
 ) -> None:
     """Spendable credits, in total and per pool in the order burns take them."""
-    found = Ledger(open_engine()).balance(account, instant_option(at, "--at"))
+    found = open_runtime().ledger.balance(account, instant_option(at, "--at"))
     table = Table(title=f"{account}: {found.total} credits")
     for column in ("pool", "kind", "remaining", "granted", "expires", "priority"):
         table.add_column(column, justify="right" if column != "kind" else "left")
@@ -133,7 +141,7 @@ def expire_command(
 ) -> None:
     """Expire every pool past its expires_at, recording the credits lost."""
     moment = instant_option(at, "--at") or utcnow()
-    ledger = Ledger(open_engine())
+    ledger = open_runtime().ledger
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("expiring pools", total=None)
         lost = ledger.expire(moment, on_chunk=lambda n: progress.advance(task, n))
@@ -145,7 +153,7 @@ def expire_command(
 @fails_cleanly
 def verify_command() -> None:
     """Check every pool against its ledger entries; exit 1 on any violation."""
-    violations = Ledger(open_engine()).verify()
+    violations = open_runtime().ledger.verify()
     if not violations:
         console.print("ledger verified: every pool and burn adds up")
         return

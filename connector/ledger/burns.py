@@ -35,12 +35,21 @@ from connector.timeutil import require_aware, utcnow
 MAX_KEY_LENGTH = 200
 
 
+# (connection, the new burn, the spendable balance just before it) -> None
+BurnHook = Callable[[Connection, BurnResult, int], None]
+
+
 @dataclass(frozen=True)
 class BurnPolicy:
-    """How an account's burns behave when credits run out."""
+    """How an account's burns behave when credits run out.
+
+    ``after_burn`` (the plan's low-balance policy) runs inside the burn's transaction once a new
+    burn is written, never for a replay, so what it records commits or rolls back with the burn.
+    """
 
     consumption_order: str | None = None
     allow_overage: bool = False  # True: burn what is left, bill the rest as usage
+    after_burn: BurnHook | None = None
 
 
 def validate(req: BurnRequest) -> None:
@@ -155,7 +164,9 @@ def burn(
     if policy is None:
         by_plan = plans(context.plan) if plans else BurnPolicy()
         policy = BurnPolicy(
-            context.consumption_order or by_plan.consumption_order, by_plan.allow_overage
+            context.consumption_order or by_plan.consumption_order,
+            by_plan.allow_overage,
+            by_plan.after_burn,
         )
     digest = request_hash(req)
     if context.earlier_id is not None:
@@ -192,7 +203,7 @@ def burn(
         burn_id = conn.execute(_INSERT_BURN, row).scalar_one()
         _write_allocations(conn, req.account_id, burn_id, allocations, usable, occurred_at, now)
     taken = {a.pool_id: a.credits for a in allocations}
-    return BurnResult(
+    result = BurnResult(
         burn_id=burn_id,
         account_id=req.account_id,
         idempotency_key=req.idempotency_key,
@@ -205,6 +216,9 @@ def burn(
         balance=balance_now(candidates, taken, now),
         overage_credits=overage,
     )
+    if policy.after_burn is not None:
+        policy.after_burn(conn, result, balance_now(candidates, {}, now))
+    return result
 
 
 _WRITE_BURN_PG = text(

@@ -1,0 +1,144 @@
+"""``creditsync serve``, ``creditsync scheduler`` and ``creditsync config show``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Sequence
+from socket import socket
+from types import FrameType
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.table import Table
+
+from connector.api import create_app
+from connector.cli.common import console, err_console, fails_cleanly
+from connector.runtime import Runtime
+from connector.scheduler import Scheduler
+from connector.settings import Settings, get_settings, masked
+
+config_app = typer.Typer(help="The effective settings.", no_args_is_help=True)
+
+
+def load_settings() -> Settings:
+    """The settings, or a clean exit listing what is wrong (never the values: they may be
+    secrets)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        err_console.print("[red]error:[/red] the settings are invalid:")
+        for error in exc.errors(include_input=False):
+            where = ".".join(str(part) for part in error["loc"]) or "settings"
+            err_console.print(f"  {where}: {error['msg']}")
+        raise typer.Exit(1) from None
+
+
+def build_server(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    scheduler: bool = True,
+    log_level: str = "info",
+    access_log: bool = True,
+) -> uvicorn.Server:
+    """A uvicorn server for the app of ``settings`` (with its scheduler unless told not to)."""
+    runtime = Runtime.from_settings(settings)
+    jobs = Scheduler(runtime) if scheduler and settings.schedule.enabled else None
+    app = create_app(runtime, scheduler=jobs)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+def run_server(server: uvicorn.Server, sockets: Sequence[socket] | None = None) -> None:
+    server.run(sockets=list(sockets) if sockets else None)
+
+
+@fails_cleanly
+def serve_command(
+    host: Annotated[
+        str | None, typer.Option(help="address to listen on; default from settings")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="port; default from settings")] = None,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="serve only; another process schedules jobs")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve webhooks, the burn and balance API, the admin API, /healthz, /readyz, /metrics."""
+    settings = load_settings()
+    if not settings.api_tokens:
+        err_console.print(
+            "[yellow]warning:[/yellow] no api_tokens configured: every /v1 call will be refused"
+        )
+    server = build_server(
+        settings,
+        host or settings.host,
+        port or settings.port,
+        scheduler=not no_scheduler,
+        log_level=log_level,
+    )
+    run_server(server)
+
+
+def _jobs_table(scheduler: Scheduler) -> Table:
+    table = Table(title=f"scheduled jobs ({'leader' if scheduler.is_leader else 'follower'})")
+    for column in ("job", "every", "next run (UTC)"):
+        table.add_column(column)
+    for job in scheduler.status().jobs:
+        when = f"{job.next_run_at:%Y-%m-%d %H:%M:%S}" if job.next_run_at else "-"
+        table.add_row(job.id, f"{job.every_seconds // 60} min", when)
+    return table
+
+
+@fails_cleanly
+def scheduler_command() -> None:
+    """Run the scheduled jobs without the HTTP server, until interrupted (Ctrl-C, SIGTERM)."""
+    settings = load_settings()
+    if not settings.schedule.enabled:
+        err_console.print("the scheduler is disabled (schedule.enabled = false); nothing to run")
+        raise typer.Exit(1)
+    scheduler = Scheduler(Runtime.from_settings(settings))
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    scheduler.start()
+    try:
+        console.print(_jobs_table(scheduler))
+        stop.wait()
+    finally:
+        scheduler.shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        console.print("scheduler stopped")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """The effective settings (environment, creditsync.toml, defaults), secrets masked."""
+    settings = load_settings()
+    console.print_json(json.dumps(masked(settings)))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("serve")(serve_command)
+    app.command("scheduler")(scheduler_command)
+    app.add_typer(config_app, name="config")
+
+
+__all__ = ["build_server", "register", "run_server"]

@@ -53,6 +53,7 @@ class StripeCharger:
             )
         if isinstance(request.quantity, bool) or request.quantity <= 0:
             raise InvalidInput("quantity", f"{request.quantity!r} is not a positive count")
+        price = self._price_id(price)
         metadata = {"creditsync_refill": request.key, "creditsync_account": request.account_id}
         invoice = self._api.post(
             "/v1/invoices",
@@ -88,6 +89,20 @@ class StripeCharger:
             idempotency_key=f"{request.key}:pay",
         )
         return str(paid.get("id") or invoice_id)
+
+    def _price_id(self, item: str) -> str:
+        """Mappings may name a price by its lookup key; Stripe's invoice items want the id."""
+        if item.startswith("price_"):
+            return item
+        found = self._api.get("/v1/prices", {"lookup_keys": [item], "active": True, "limit": 1})
+        prices = found.get("data") or []
+        if not prices:
+            raise InvalidInput(
+                "item_id",
+                f"no active Stripe price has the lookup key {item!r}",
+                "map the refill to a price id or set the lookup key on the price",
+            )
+        return str(prices[0]["id"])
 
 
 def make_charger(settings: Mapping[str, Any]) -> StripeCharger:

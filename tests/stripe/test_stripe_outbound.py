@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
-from stripe_payloads import invoice, invoice_line, meter_event
+from stripe_payloads import invoice, invoice_line, list_envelope, meter_event, price
 
 from adapters.stripe.charger import StripeCharger
 from adapters.stripe.retry import RetryPolicy, StripeRequestFailed
@@ -92,6 +93,34 @@ def test_a_refill_creates_finalizes_and_pays_an_invoice(
     )
     assert "price" not in item  # the pinned API version takes pricing[price]
     assert form(refill_routes["pay"].calls.last.request)["off_session"] == "true"
+
+
+def test_a_refill_named_by_lookup_key_is_charged_with_the_price_id(
+    charger: StripeCharger, refill_routes: dict[str, respx.Route], router: respx.MockRouter
+) -> None:
+    prices = router.get(f"{API}/v1/prices").mock(
+        return_value=httpx.Response(
+            200,
+            json=list_envelope(
+                [price("price_refill_5000", lookup_key="refill_5k")], url="/v1/prices"
+            ),
+        )
+    )
+    assert charger.charge(dataclasses.replace(REFILL, item_id="refill_5k")) == "in_refill"
+    query = dict(parse_qsl(prices.calls.last.request.url.query.decode()))
+    assert query["lookup_keys[0]"] == "refill_5k" and query["active"] == "true"
+    assert form(refill_routes["item"].calls.last.request)["pricing[price]"] == "price_refill_5000"
+
+
+def test_a_refill_lookup_key_without_a_price_fails_clearly(
+    charger: StripeCharger, refill_routes: dict[str, respx.Route], router: respx.MockRouter
+) -> None:
+    router.get(f"{API}/v1/prices").mock(
+        return_value=httpx.Response(200, json=list_envelope([], url="/v1/prices"))
+    )
+    with pytest.raises(InvalidInput, match="no active Stripe price has the lookup key 'gone'"):
+        charger.charge(dataclasses.replace(REFILL, item_id="gone"))
+    assert not refill_routes["create"].called
 
 
 def test_every_refill_write_carries_a_key_derived_from_the_request(

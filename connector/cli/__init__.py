@@ -10,6 +10,7 @@ from connector.cli import (
     mappings_cmd,
     policy_cmd,
     recognition_cmd,
+    reconcile_cmd,
     sync_cmd,
 )
 
@@ -21,7 +22,15 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (demo_cmd, ledger_cmd, mappings_cmd, policy_cmd, recognition_cmd, sync_cmd):
+for module in (
+    demo_cmd,
+    ledger_cmd,
+    mappings_cmd,
+    policy_cmd,
+    recognition_cmd,
+    reconcile_cmd,
+    sync_cmd,
+):
     module.register(app)
 
 

@@ -11,7 +11,9 @@ from typing import TypeVar
 from connector import metrics
 from connector.outbox import store as outbox_store
 from connector.outbox.drain import DrainResult, drain
+from connector.recognition.periods import period_of
 from connector.recognition.run import RecognitionRun, recognize
+from connector.reconcile.run import Reconciliation, reconcile
 from connector.runtime import Runtime
 from connector.sync.engine import RunSummary, run_sync
 from connector.sync.inbox import process_pending
@@ -57,6 +59,23 @@ def post_now(runtime: Runtime) -> list[DrainResult]:
     return results
 
 
+def reconcile_now(runtime: Runtime) -> Reconciliation:
+    """Reconcile the current period against every sink (differences are logged and counted)."""
+    period = period_of(utcnow(), runtime.settings.tz)
+    sinks = [runtime.sink(name) for name in runtime.settings.journal_sinks]
+    result = reconcile(
+        runtime.engine, sinks, period, runtime.gl_accounts, runtime.settings.timezone
+    )
+    if not result.clean:
+        log.warning(
+            "reconcile %s: %d differences; run `creditsync reconcile --period %s`",
+            period,
+            len(result.differences),
+            period,
+        )
+    return result
+
+
 def after_sync(runtime: Runtime) -> Callable[[RunSummary], None]:
     """What a sync run does once its events are in: expire, recognize, post."""
 
@@ -90,6 +109,10 @@ def post_job(runtime: Runtime) -> list[DrainResult] | None:
     return exclusive(runtime, "post", lambda: post_now(runtime))
 
 
+def reconcile_job(runtime: Runtime) -> Reconciliation | None:
+    return exclusive(runtime, "reconcile", lambda: reconcile_now(runtime))
+
+
 def inbox_job(runtime: Runtime) -> int | None:
     """Deliveries whose processing after the answer failed or was cut short."""
     return exclusive(runtime, "inbox", lambda: process_pending(runtime))
@@ -100,5 +123,6 @@ __all__ = [
     "inbox_job",
     "post_job",
     "recognize_job",
+    "reconcile_job",
     "sync_job",
 ]

@@ -15,6 +15,7 @@ from connector.outbox.drain import drain
 from connector.ports import adapter
 from connector.recognition.closing import close_period
 from connector.recognition.run import recognize
+from connector.reconcile.run import reconcile
 from connector.runtime import Runtime
 from connector.settings import EXAMPLE_MAPPINGS, Settings
 from connector.sync.engine import run_sync
@@ -33,7 +34,7 @@ class DemoResult:
 
 def steps_for(customers: int, burns_per_customer: int) -> int:
     """How many progress steps a run takes (each month: import, burns, close; then posting)."""
-    return MONTHS * 3 + 1
+    return MONTHS * 3 + 2
 
 
 def run_demo(
@@ -75,10 +76,16 @@ def run_demo(
             close_period(conn, period, settings.timezone)
         result.periods.append(period)
         advance(f"{period}: recognized and closed", 1)
-    for name in settings.journal_sinks:
-        posted = drain(runtime.engine, runtime.sink(name))
-        result.counts["journal entries posted"] += posted.posted
+    sinks = [runtime.sink(name) for name in settings.journal_sinks]
+    for sink in sinks:
+        result.counts["journal entries posted"] += drain(runtime.engine, sink).posted
     advance("journal posted to the files sink", 1)
+    for period in result.periods:
+        check = reconcile(runtime.engine, sinks, period, runtime.gl_accounts, settings.timezone)
+        result.counts["periods reconciled"] += 1
+        result.counts["reconciliation differences"] += len(check.differences)
+        result.counts["tie-out differences"] += sum(not row.ties for row in check.tie_out)
+    advance("every period reconciled against the sink", 1)
     return result
 
 

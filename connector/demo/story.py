@@ -70,6 +70,10 @@ def story(customers: int = 24, burns_per_customer: int = 40, seed: int = 2026) -
     months = [Month(n, *month_bounds(n)) for n in range(1, MONTHS + 1)]
     invoices: list[Purchase] = []  # paid purchases, some refunded or disputed later
     active: list[tuple[str, datetime]] = []
+    # some customers use what they buy, some let a good part of it expire (breakage)
+    appetite = {
+        f"customer-{i + 1:02d}": rng.choice([0.05, 0.2, 0.6, 1.0]) for i in range(customers)
+    }
     for index in range(customers):
         joined = months[index * SELLING_MONTHS // customers]
         name = f"customer-{index + 1:02d}"
@@ -92,8 +96,8 @@ def story(customers: int = 24, burns_per_customer: int = 40, seed: int = 2026) -
     for month in months:
         month.events.sort(key=lambda e: e.occurred_at)
         spenders = [(n, since) for n, since in active if since < month.end]
-        for i in range(burns_per_customer * len(spenders)):
-            name, since = rng.choice(spenders)
+        for i in range(round(burns_per_customer * sum(appetite[n] for n, _ in spenders))):
+            name, since = rng.choices(spenders, weights=[appetite[n] for n, _ in spenders])[0]
             at = _moment(rng, max(since + timedelta(hours=1), month.start), month.end)
             action, most, _ = rng.choices(ACTIONS, weights=[w for *_, w in ACTIONS])[0]
             key = f"burn-{month.number:02d}-{i:05d}"

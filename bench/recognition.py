@@ -67,7 +67,10 @@ def batches(
         yield rows[start : start + size]
 
 
-def bulk_insert(engine: Engine, table: Table, rows: list[dict[str, Any]]) -> None:
+def bulk_insert(
+    engine: Engine, table: Table, rows: list[dict[str, Any]], explicit_ids: bool = False
+) -> None:
+    """``explicit_ids``: the rows carry their own serial ids (PostgreSQL's sequence must follow)."""
     if not rows:
         return
     if engine.dialect.name != "postgresql":
@@ -84,7 +87,7 @@ def bulk_insert(engine: Engine, table: Table, rows: list[dict[str, Any]]) -> Non
             for row in rows:
                 copy.write_row([row[c] for c in columns])
         raw.commit()
-        if "id" in columns:
+        if explicit_ids:
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                 f"(SELECT max(id) FROM {table.name}))"
@@ -145,7 +148,7 @@ def seed(engine: Engine, n_pools: int, n_burns: int, rng: random.Random) -> None
         }
         for p in range(n_pools)
     ]
-    bulk_insert(engine, pools, pool_rows)
+    bulk_insert(engine, pools, pool_rows, explicit_ids=True)
     grants = [
         {
             "pool_id": p + 1,

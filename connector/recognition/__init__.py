@@ -1,7 +1,9 @@
 """Revenue recognition: what each pool's money has become (revenue, breakage, refunded, deferred).
 
-The accounting is pure functions over exact rationals (``terms``, ``segment``, ``refund``,
-``state``, ``stream``, ``periods``, ``deltas``, ``entries``); the store-facing modules (``refunds``,
-``closing``, ``run``, ``subledger``) read the ledger and write journal entries. ACCOUNTING.md is the
-specification.
+Pure accounting over exact rationals: ``terms``, ``segment``, ``refund``, ``state`` (a pool's
+money event by event), ``stream`` (ledger entries as money events), ``periods``, ``deltas``
+(targets minus posted), ``entries`` (journal entries and their ids), ``compute`` (one pool, one
+run). At the edges: ``refunds`` (refunds and voids applied to the store), ``closing`` (periods),
+``run`` (``recognize``), ``subledger`` (pools recomputed for reports), ``links`` (entry -> pools),
+``loader`` and ``control`` (reads, watermarks, serialization). ACCOUNTING.md is the specification.
 """

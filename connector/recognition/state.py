@@ -13,6 +13,7 @@ is a real check of the transitions, not a tautology.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -35,13 +36,13 @@ class Figures(NamedTuple):
         """Deferred revenue as the journal sees it: what was billed and not yet released."""
         return self.billed - self.revenue - self.breakage - self.refunded
 
-    def __add__(self, other: object) -> Figures:  # type: ignore[override]
+    def __add__(self, other: object) -> Figures:
         if not isinstance(other, Figures):
             return NotImplemented
-        return Figures(*(a + b for a, b in zip(self, other, strict=True)))
+        return Figures(*map(operator.add, self, other))
 
     def __sub__(self, other: Figures) -> Figures:
-        return Figures(*(a - b for a, b in zip(self, other, strict=True)))
+        return Figures(*map(operator.sub, self, other))
 
     def __neg__(self) -> Figures:
         return Figures(*(-a for a in self))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import connector.policy.tables  # noqa: F401  (alerts, refills, overage)
-import connector.recognition.tables  # noqa: F401  (journal, periods, outbox)
-import connector.reconcile.tables  # noqa: F401  (reconciliation repairs)
-import connector.sync.tables  # noqa: F401  (registers its tables)
+import connector.policy.tables  # (alerts, refills, overage)
+import connector.recognition.tables  # (journal, periods, outbox)
+import connector.reconcile.tables  # (reconciliation repairs)
+import connector.sync.tables  # (registers its tables)
 from connector.store.tables import metadata
 
 __all__ = ["metadata"]

@@ -1,0 +1,239 @@
+"""The money side of refunds, lost disputes and voids, applied to the store.
+
+The ledger takes the credits back (``take_back``); this module decides how many, from the pool's
+state at the refund's moment, and records the money event that recognition replays. Both happen
+in the caller's transaction and both are idempotent on (pool, reference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+
+from sqlalchemy import Connection, func, select
+
+from connector.errors import Conflict, InvalidInput, NotFound
+from connector.ledger import accounts
+from connector.ledger.models import EntryKind
+from connector.ledger.pools import get_pool, pools_for_object, take_back
+from connector.money import require_minor_units, round_half_even
+from connector.recognition import loader
+from connector.recognition.refund import split_refund
+from connector.recognition.state import PoolState
+from connector.recognition.stream import build, replay
+from connector.recognition.tables import recognition_money
+from connector.timeutil import require_aware, utcnow
+
+MAX_REFERENCE = 300
+
+
+@dataclass(frozen=True)
+class RefundApplied:
+    pool_id: int
+    reference: str
+    kind: str  # refund | void
+    amount: int  # refunded (void: the deferred balance reversed)
+    credits: int  # clawed back by the ledger
+    to_deferred: int  # Dr deferred revenue
+    contra: int  # Dr refunds (contra revenue)
+    deferred_before: int | None  # None on a replay: the first call's figures are not kept
+    credits_before: int | None  # credits left in the segment at that moment
+    replayed: bool = False
+
+
+def _require_reference(reference: str) -> str:
+    if not isinstance(reference, str) or not reference.strip():
+        raise InvalidInput("reference", "is empty", "pass the refund's or dispute's platform id")
+    if len(reference) > MAX_REFERENCE:
+        raise InvalidInput("reference", f"is longer than {MAX_REFERENCE} characters")
+    return reference
+
+
+def state_at(conn: Connection, pool_id: int, moment: datetime) -> PoolState:
+    """The pool's money just before ``moment`` (money events recorded at that same moment count:
+    they were applied before the one being computed)."""
+    info = loader.pool_infos(conn, [pool_id], with_revenue_only=False)[pool_id]
+    ledger = loader.ledger_rows(conn, [pool_id], before=moment)[pool_id]
+    money = loader.money_rows(conn, [pool_id], at_or_before=moment)[pool_id]
+    billed_at = info.effective_at if info.effective_at <= moment else None
+    return replay(PoolState.start(info.terms), build(ledger, money, billed_at))
+
+
+def _existing(conn: Connection, pool_id: int, reference: str) -> RefundApplied | None:
+    row = (
+        conn.execute(
+            select(recognition_money).where(
+                recognition_money.c.pool_id == pool_id, recognition_money.c.reference == reference
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return RefundApplied(
+        pool_id=pool_id,
+        reference=reference,
+        kind=row["kind"],
+        amount=row["amount"],
+        credits=row["credits"],
+        to_deferred=row["to_deferred"],
+        contra=row["contra"],
+        deferred_before=None,
+        credits_before=None,
+        replayed=True,
+    )
+
+
+def _record(
+    conn: Connection, kind: str, applied: RefundApplied, occurred_at: datetime
+) -> RefundApplied:
+    conn.execute(
+        recognition_money.insert().values(
+            pool_id=applied.pool_id,
+            kind=kind,
+            reference=applied.reference,
+            amount=applied.amount,
+            credits=applied.credits,
+            to_deferred=applied.to_deferred,
+            contra=applied.contra,
+            occurred_at=occurred_at,
+            recorded_at=utcnow(),
+        )
+    )
+    return applied
+
+
+def _lock_pool(conn: Connection, pool_id: int) -> int:
+    """Serialize with burns of the pool's account (they change what the refund sees)."""
+    pool = get_pool(conn, pool_id)
+    accounts.lock(conn, pool.account_id)
+    return pool.revenue_amount
+
+
+def apply_refund(
+    conn: Connection, pool_id: int, amount: int, reference: str, occurred_at: datetime
+) -> RefundApplied:
+    """Refund ``amount`` (a refund, a credit note or a lost dispute) from one pool.
+
+    From the pool's state at ``occurred_at`` (deferred D, credits Q left in the segment):
+    k = min(Q, round(Q x F / D)) credits are clawed back through the ledger, min(F, D) reverses
+    deferred revenue and the rest reverses recognized revenue through the contra account. A
+    replay with the same reference returns the first result; a different amount is a conflict.
+    """
+    if require_minor_units(amount, "amount") <= 0:
+        raise InvalidInput("amount", f"{amount} is not positive", "refund at least one minor unit")
+    reference = _require_reference(reference)
+    occurred_at = require_aware(occurred_at, "occurred_at")
+    revenue = _lock_pool(conn, pool_id)
+    previous = _existing(conn, pool_id, reference)
+    if previous is not None:
+        if previous.kind != "refund" or previous.amount != amount:
+            raise Conflict(
+                f"reference {reference!r} already recorded a {previous.kind} of "
+                f"{previous.amount} on pool {pool_id}; use a new reference for a new refund"
+            )
+        return previous
+    already = conn.execute(
+        select(func.coalesce(func.sum(recognition_money.c.amount), 0)).where(
+            recognition_money.c.pool_id == pool_id
+        )
+    ).scalar_one()
+    if int(already) + amount > revenue:
+        raise InvalidInput(
+            "amount",
+            f"refunding {amount} would return {int(already) + amount} from pool {pool_id}, "
+            f"which was paid {revenue}",
+            "refund at most what is left of the pool's amount",
+        )
+    state = state_at(conn, pool_id, occurred_at)
+    split = split_refund(state.deferred, state.seg_credits_left, amount)
+    taken = 0
+    if split.credits > 0:
+        taken = take_back(conn, pool_id, split.credits, EntryKind.CLAWBACK, reference, occurred_at)
+    applied = RefundApplied(
+        pool_id=pool_id,
+        reference=reference,
+        kind="refund",
+        amount=amount,
+        credits=taken,
+        to_deferred=split.to_deferred,
+        contra=split.contra,
+        deferred_before=state.deferred,
+        credits_before=state.seg_credits_left,
+    )
+    return _record(conn, "refund", applied, occurred_at)
+
+
+def apply_void(
+    conn: Connection, pool_id: int, reference: str, occurred_at: datetime
+) -> RefundApplied:
+    """Cancel a pool's purchase: every remaining credit is taken back and the deferred balance
+    left at ``occurred_at`` is reversed to clearing, as a refund of exactly that balance.
+
+    Revenue already recognized for credits consumed before the void is kept: the customer had
+    that service. If the platform also returns money for it, that is a refund (contra revenue),
+    not part of the void. Recognition recomputes the reversal from the pool's state at the void's
+    moment, so consumption that arrives later with an earlier occurred_at shrinks it (the change
+    posts in the first open period).
+    """
+    reference = _require_reference(reference)
+    occurred_at = require_aware(occurred_at, "occurred_at")
+    _lock_pool(conn, pool_id)
+    previous = _existing(conn, pool_id, reference)
+    if previous is not None:
+        if previous.kind != "void":
+            raise Conflict(
+                f"reference {reference!r} already recorded a {previous.kind} on pool {pool_id}"
+            )
+        return previous
+    state = state_at(conn, pool_id, occurred_at)
+    pool = get_pool(conn, pool_id)
+    taken = take_back(conn, pool_id, pool.credits_remaining, EntryKind.VOID, reference, occurred_at)
+    applied = RefundApplied(
+        pool_id=pool_id,
+        reference=reference,
+        kind="void",
+        amount=state.deferred,
+        credits=taken,
+        to_deferred=state.deferred,
+        contra=0,
+        deferred_before=state.deferred,
+        credits_before=state.seg_credits_left,
+    )
+    return _record(conn, "void", applied, occurred_at)
+
+
+def spread(amount: int, weights: list[int]) -> list[int]:
+    """Split ``amount`` over ``weights`` with cumulative rounding: the parts add up exactly."""
+    total = sum(weights)
+    parts, before, running = [], 0, 0
+    for weight in weights:
+        running += weight
+        upto = round_half_even(Fraction(amount * running, total))
+        parts.append(upto - before)
+        before = upto
+    return parts
+
+
+def apply_object_refund(
+    conn: Connection,
+    platform: str,
+    object_id: str,
+    amount: int,
+    reference: str,
+    occurred_at: datetime,
+) -> list[RefundApplied]:
+    """Refund ``amount`` against a whole purchase object (an invoice): spread over its pools
+    that carry revenue in proportion to their amounts, each part applied with ``apply_refund``."""
+    require_minor_units(amount, "amount")
+    targets = [p for p in pools_for_object(conn, platform, object_id) if p.revenue_amount > 0]
+    if not targets:
+        raise NotFound(f"no pool with revenue was granted from {platform} object {object_id!r}")
+    parts = spread(amount, [p.revenue_amount for p in targets])
+    return [
+        apply_refund(conn, pool.id, part, reference, occurred_at)
+        for pool, part in zip(targets, parts, strict=True)
+        if part > 0
+    ]

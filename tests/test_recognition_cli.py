@@ -1,0 +1,101 @@
+"""`creditsync recognize`, `periods`, `post` and `report`, through Typer's test runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from connector.cli import recognition_cmd
+from connector.ledger.service import Ledger
+from connector.settings import get_settings
+from connector.store.engine import make_engine
+from tests.test_recognition_helpers import at, burn, grant, new_ledger
+
+
+@pytest.fixture
+def ledger(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
+    monkeypatch.chdir(tmp_path)  # no creditsync.toml here
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("CREDITSYNC_DATABASE_URL", db_url)
+    monkeypatch.setenv("CREDITSYNC_OUTPUT_DIR", str(tmp_path / "out"))
+    get_settings.cache_clear()
+    engine = make_engine(db_url)
+    yield new_ledger(engine)
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    root = typer.Typer()
+    recognition_cmd.register(root)
+    return root
+
+
+def run(app: typer.Typer, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), terminal_width=200)
+    return result.exit_code, result.output
+
+
+def said(output: str) -> str:
+    """The output with its line wrapping undone (the console's width depends on the terminal)."""
+    return " ".join(output.split())
+
+
+def test_recognize_close_post_and_report(app: typer.Typer, ledger: Ledger, tmp_path: Path) -> None:
+    grant(ledger, amount=9000, credits=900, effective_at=at(2026, 1, 2, 0))
+    burn(ledger, 300, at(2026, 1, 15))
+    code, out = run(app, "recognize", "--through", "2026-01-31")
+    assert code == 0, out
+    assert "2 new entries (0 late)" in said(out)
+    code, out = run(app, "periods", "close", "2026-01")
+    assert code == 0 and "2026-01 is closed" in said(out)
+    code, out = run(app, "periods", "close", "2026-03")
+    assert code == 1 and "close 2026-02 first" in said(out)
+    burn(ledger, 150, at(2026, 1, 30))
+    code, out = run(app, "recognize", "--through", "2026-02-28", "--mode", "detailed")
+    assert code == 0 and "1 new entries (1 late)" in said(out)
+    code, out = run(app, "periods", "list")
+    assert "2026-01" in out and "closed" in out and "2026-02" in out
+    code, out = run(app, "post")
+    assert code == 0 and "files: 3 posted, 0 failed" in said(out)
+    journal = tmp_path / "out" / "journal"
+    assert sorted(p.name for p in journal.iterdir() if p.suffix == ".jsonl") == [
+        "journal-2026-01.jsonl",
+        "journal-2026-02.jsonl",
+    ]
+    code, out = run(app, "post")
+    assert "files: 0 posted" in said(out)
+    code, out = run(app, "report", "rollforward", "--format", "json")
+    document = json.loads(out)
+    assert [r["closing"] for r in document["rows"]] == [6000, 4500]
+    # January closed before the late burn arrived: its GL closing stays, the pools moved on
+    assert [r["check"] for r in document["rows"]] == ["differs by 1500", "ties"]
+    chart = tmp_path / "w.png"
+    code, out = run(app, "report", "waterfall", "-f", "csv", "--chart", str(chart))
+    assert code == 0 and out.startswith("currency,cohort,billed,2026-01,2026-02")
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+    xlsx = tmp_path / "liability.xlsx"
+    code, out = run(
+        app, "report", "liability", "-f", "xlsx", "-o", str(xlsx), "--at", "2026-02-15T00:00Z"
+    )
+    assert code == 0, out
+    rows = list(load_workbook(xlsx)["liability"].iter_rows(values_only=True))
+    assert rows[1][:6] == ("kind", "USD", "paid", 1, 450, 4500)
+
+
+def test_bad_input_is_a_one_line_error(app: typer.Typer, ledger: Ledger) -> None:
+    code, out = run(app, "recognize", "--through", "end of month")
+    assert code == 1 and "through:" in said(out) and "YYYY-MM-DD" in said(out)
+    code, out = run(app, "recognize", "--through", "2026-01-31", "--mode", "weekly")
+    assert code == 1 and "mode: unknown mode 'weekly'" in said(out)
+    code, out = run(app, "periods", "close", "2026-1")
+    assert code == 1 and "period:" in said(out)
+    code, out = run(app, "report", "rollforward", "-f", "xlsx")
+    assert code == 1 and "--output" in said(out)

@@ -1,0 +1,153 @@
+"""Finance reports: rollforward (and its tie to the pools), waterfall, liability, renderers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from rich.console import Console
+from sqlalchemy import Engine
+
+from connector.errors import InvalidInput
+from connector.ledger.models import BreakageMethod, PoolKind
+from connector.recognition.refunds import apply_refund
+from connector.recognition.run import recognize
+from connector.reports.liability import bucket, liability
+from connector.reports.render import to_csv, to_json, write
+from connector.reports.rollforward import rollforward
+from connector.reports.waterfall import chart, waterfall
+from tests.test_recognition_helpers import GL, at, burn, grant, month_start, new_ledger
+
+
+def _history(engine: Engine) -> None:
+    ledger = new_ledger(engine)
+    first = grant(ledger, amount=10000, credits=1000, effective_at=at(2026, 1, 5, 0))
+    grant(ledger, amount=3000, credits=300, effective_at=at(2026, 2, 1, 0), account="b")
+    burn(ledger, 400, at(2026, 1, 20))
+    with engine.begin() as conn:
+        apply_refund(conn, first, 3000, "re_1", at(2026, 2, 10))
+    burn(ledger, 100, at(2026, 2, 20))
+    burn(ledger, 30, at(2026, 2, 21), account="b")
+    recognize(engine, month_start(2026, 3), GL)
+
+
+def test_rollforward_rolls_and_ties_to_the_pools(engine: Engine) -> None:
+    _history(engine)
+    with engine.connect() as conn:
+        report = rollforward(conn)
+    rows = {r["period"]: r for r in report.rows}
+    jan, feb = rows["2026-01"], rows["2026-02"]
+    assert (jan["opening"], jan["billings"], jan["recognized"], jan["closing"]) == (
+        0,
+        10000,
+        4000,
+        6000,
+    )
+    assert (feb["opening"], feb["billings"], feb["recognized"], feb["refunds"]) == (
+        6000,
+        3000,
+        1300,
+        3000,
+    )
+    assert feb["closing"] == 6000 + 3000 - 1300 - 3000
+    assert [r["check"] for r in report.rows] == ["ties", "ties"]
+    assert feb["subledger"] == feb["closing"]
+
+
+def test_rollforward_shows_what_recognition_has_not_posted_yet(engine: Engine) -> None:
+    _history(engine)
+    ledger = new_ledger(engine)
+    burn(ledger, 50, at(2026, 2, 25), account="b")  # not recognized yet
+    with engine.connect() as conn:
+        report = rollforward(conn)
+    feb = report.rows[-1]
+    assert feb["difference"] == 500
+    assert feb["check"] == "differs by 500"
+
+
+def test_waterfall_by_purchase_month_and_its_chart(engine: Engine, tmp_path: Path) -> None:
+    _history(engine)
+    with engine.connect() as conn:
+        report = waterfall(conn)
+    rows = {r["cohort"]: r for r in report.rows}
+    assert (rows["2026-01"]["2026-01"], rows["2026-01"]["2026-02"]) == (4000, 1000)
+    assert (rows["2026-02"]["2026-01"], rows["2026-02"]["2026-02"]) == (0, 300)
+    assert rows["2026-01"]["deferred"] == 10000 - 5000 - 3000
+    png = chart(report, tmp_path / "charts" / "waterfall.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_liability_by_kind_and_expiry_with_expected_breakage(engine: Engine) -> None:
+    ledger = new_ledger(engine)
+    grant(
+        ledger,
+        amount=12000,
+        credits=1200,
+        effective_at=at(2026, 1, 1, 0),
+        expires_at=at(2026, 3, 1, 0),
+        method=BreakageMethod.PROPORTIONAL,
+        rate="0.25",
+    )
+    grant(
+        ledger,
+        amount=0,
+        credits=100,
+        kind=PoolKind.PROMOTIONAL,
+        effective_at=at(2026, 1, 1, 0),
+        expires_at=at(2027, 3, 1, 0),
+        account="b",
+    )
+    burn(ledger, 300, at(2026, 1, 10))
+    with engine.connect() as conn:
+        report = liability(conn, at(2026, 1, 15))
+    rows = {(r["section"], r["group"]): r for r in report.rows}
+    paid = rows[("kind", "paid")]
+    assert (paid["credits"], paid["deferred"]) == (900, 8000)
+    assert (paid["expected_breakage_credits"], paid["expected_breakage"]) == (300, 2000)
+    promo = rows[("kind", "promotional")]
+    assert (promo["credits"], promo["deferred"], promo["expected_breakage"]) == (100, 0, 0)
+    assert rows[("expiry", "31-90 days")]["credits"] == 900
+    assert rows[("expiry", "over 1 year")]["credits"] == 100
+
+
+def test_expiry_buckets() -> None:
+    now = at(2026, 1, 1)
+    assert bucket(None, now) == "no expiry"
+    assert bucket(at(2025, 12, 31), now) == "past expiry"
+    assert bucket(at(2026, 1, 31), now) == "0-30 days"
+    assert bucket(at(2026, 3, 1), now) == "31-90 days"
+    assert bucket(at(2026, 12, 1), now) == "91-365 days"
+    assert bucket(at(2027, 6, 1), now) == "over 1 year"
+
+
+def test_renderers_keep_minor_units_exact(engine: Engine, tmp_path: Path) -> None:
+    _history(engine)
+    with engine.connect() as conn:
+        report = rollforward(conn)
+    parsed = list(csv.DictReader(io.StringIO(to_csv(report))))
+    assert [int(r["closing"]) for r in parsed] == [r["closing"] for r in report.rows]
+    document = json.loads(to_json(report))
+    assert document["rows"][0]["billings"] == 10000
+    xlsx = tmp_path / "out" / "rollforward.xlsx"
+    write(report, "xlsx", xlsx, Console(file=io.StringIO()))
+    sheet = load_workbook(xlsx)["rollforward"]
+    assert sheet.cell(row=2, column=5).value == 10000
+    screen = io.StringIO()
+    write(report, "table", None, Console(file=screen, width=250))
+    assert "100.00 USD" in screen.getvalue() and "ties" in screen.getvalue()
+    with pytest.raises(InvalidInput) as no_file:
+        write(report, "xlsx", None, Console(file=io.StringIO()))
+    assert no_file.value.field == "output"
+    with pytest.raises(InvalidInput):
+        write(report, "yaml", None, Console(file=io.StringIO()))
+
+
+def test_reports_on_an_empty_database(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert rollforward(conn).rows == ()
+        assert waterfall(conn).rows == ()
+        assert liability(conn, at(2026, 1, 1)).rows == ()

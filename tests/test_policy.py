@@ -38,7 +38,14 @@ from connector.policy.tables import balance_alerts, overage_reports, refill_requ
 from connector.runtime import Runtime
 from connector.store.tables import burns
 from connector.sync.lease import held
-from tests.stripe.stripe_payloads import error_body, invoice, invoice_line, meter_event
+from tests.stripe.stripe_payloads import (
+    error_body,
+    invoice,
+    invoice_line,
+    list_envelope,
+    meter_event,
+    price,
+)
 from tests.sync_helpers import runtime_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -419,7 +426,11 @@ def refill_routes(router: respx.MockRouter) -> dict[str, respx.Route]:
     open_ = invoice("in_refill", status="open", customer="cus_acme", lines=[line])
     paid = invoice("in_refill", status="paid", customer="cus_acme", lines=[line])
     item = {"id": "ii_refill", "object": "invoiceitem", "invoice": "in_refill", "quantity": 1}
+    refill_price = price("price_refill_10k", lookup_key="credits_refill_10k")
     return {
+        "price": router.get(f"{API}/v1/prices").mock(
+            return_value=httpx.Response(200, json=list_envelope([refill_price], url="/v1/prices"))
+        ),
         "create": router.post(f"{API}/v1/invoices").mock(
             return_value=httpx.Response(200, json=draft)
         ),
@@ -460,12 +471,14 @@ def test_auto_refill_records_one_request_and_the_job_pays_a_stripe_invoice(
 
     assert summary is not None and summary.done == 1
     assert [c.request.url.path for c in router.calls] == [
+        "/v1/prices",  # the plan names the refill by its lookup key
         "/v1/invoices",
         "/v1/invoiceitems",
         "/v1/invoices/in_refill/finalize",
         "/v1/invoices/in_refill/pay",
     ]
-    assert [c.request.headers["Idempotency-Key"] for c in router.calls] == [
+    writes = [c for c in router.calls if c.request.method == "POST"]
+    assert [c.request.headers["Idempotency-Key"] for c in writes] == [
         f"{request.key}:{step}" for step in ("invoice", "item", "finalize", "pay")
     ]
     created = form(refill_routes["create"].calls.last.request)
@@ -473,7 +486,7 @@ def test_auto_refill_records_one_request_and_the_job_pays_a_stripe_invoice(
     assert created["metadata[creditsync_refill]"] == request.key
     assert created["metadata[creditsync_account]"] == "acme"
     item = form(refill_routes["item"].calls.last.request)
-    assert (item["pricing[price]"], item["quantity"]) == ("credits_refill_10k", "1")
+    assert (item["pricing[price]"], item["quantity"]) == ("price_refill_10k", "1")
     [charged] = refills(runtime)
     assert (charged.status, charged.external_id, charged.attempts, charged.error) == (
         "charged",
@@ -484,7 +497,7 @@ def test_auto_refill_records_one_request_and_the_job_pays_a_stripe_invoice(
     assert counter(metrics.POLICY_REFILLS, "stripe", "charged") == charged_before + 1
 
     refill_job(runtime)  # nothing pending: Stripe is not called again
-    assert router.calls.call_count == 4
+    assert router.calls.call_count == 5
 
 
 def test_a_second_refill_needs_credits_granted_in_between(runtime: Runtime) -> None:

@@ -20,7 +20,7 @@ from connector.ledger import accounts
 from connector.ledger.models import BurnRequest, GrantRequest, PoolKind
 from connector.runtime import Runtime
 from connector.settings import get_settings
-from tests.stripe.stripe_payloads import meter_event
+from tests.stripe.stripe_payloads import list_envelope, meter_event, price
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
@@ -114,7 +114,11 @@ def test_run_executes_the_three_jobs_and_summarizes(
 ) -> None:
     setup_accounts(runtime)
     declined = {"error": {"type": "card_error", "code": "card_declined", "message": "Declined."}}
+    refill_price = price("price_refill_10k", lookup_key="credits_refill_10k")
     with respx.mock(assert_all_mocked=True) as router:
+        router.get("https://api.stripe.com/v1/prices").mock(
+            return_value=httpx.Response(200, json=list_envelope([refill_price], url="/v1/prices"))
+        )
         router.post("https://api.stripe.com/v1/invoices").mock(
             return_value=httpx.Response(402, json=declined)
         )

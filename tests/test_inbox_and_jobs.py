@@ -21,7 +21,9 @@ def runtime(db_url: str, tmp_path: Path) -> Runtime:
 
 def _statuses(runtime: Runtime) -> list[str]:
     with runtime.engine.connect() as conn:
-        return list(conn.execute(select(webhook_inbox.c.status).order_by(webhook_inbox.c.id)).scalars())
+        return list(
+            conn.execute(select(webhook_inbox.c.status).order_by(webhook_inbox.c.id)).scalars()
+        )
 
 
 def test_a_delivery_is_stored_once_and_applied_after(runtime: Runtime) -> None:
@@ -64,9 +66,7 @@ def test_a_job_already_running_is_skipped_not_stacked(runtime: Runtime) -> None:
     assert expire_job(runtime) == 0
 
 
-def test_the_sync_job_applies_expires_recognizes_and_posts(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_the_sync_job_applies_expires_recognizes_and_posts(db_url: str, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "p.jsonl", [purchase("ord_1", net_amount=1000)])
     runtime = runtime_for(
         db_url,

@@ -48,7 +48,8 @@ def demo_command(
         int, typer.Option(min=0, help="AI actions per customer and month")
     ] = 40,
 ) -> None:
-    """A generated year of a small AI product's credits, end to end on a fresh SQLite database:
+    """A generated year of a small AI product's credit sales (and three more months of use), end
+    to end on a fresh SQLite database:
     imports through the files adapter, burns at changing rates, refunds, a lost dispute,
     expiry, recognition with both breakage methods, period close, the journal posted to the
     files sink; ends with the rollforward and the waterfall chart."""

@@ -14,12 +14,13 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from connector.api import create_app
 from connector.cli.common import console, err_console, fails_cleanly
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
-from connector.settings import Settings, get_settings, masked
+from connector.settings import MASK, Settings, get_settings, masked
 
 config_app = typer.Typer(help="The effective settings.", no_args_is_help=True)
 
@@ -102,6 +103,11 @@ def _jobs_table(scheduler: Scheduler) -> Table:
     return table
 
 
+def stop_event() -> threading.Event:
+    """What ``creditsync scheduler`` waits on; set by SIGINT or SIGTERM."""
+    return threading.Event()
+
+
 @fails_cleanly
 def scheduler_command() -> None:
     """Run the scheduled jobs without the HTTP server, until interrupted (Ctrl-C, SIGTERM)."""
@@ -110,7 +116,7 @@ def scheduler_command() -> None:
         err_console.print("the scheduler is disabled (schedule.enabled = false); nothing to run")
         raise typer.Exit(1)
     scheduler = Scheduler(Runtime.from_settings(settings))
-    stop = threading.Event()
+    stop = stop_event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -131,7 +137,14 @@ def scheduler_command() -> None:
 def config_show() -> None:
     """The effective settings (environment, creditsync.toml, defaults), secrets masked."""
     settings = load_settings()
-    console.print_json(json.dumps(masked(settings)))
+    shown = masked(settings)
+    # a password may sit inside the database URL, where no key names it
+    shown["database_url"] = make_url(settings.database_url).render_as_string(hide_password=True)
+    # which token may do what is worth seeing; only the token itself is secret
+    shown["api_tokens"] = [
+        {"name": t.name, "scopes": list(t.scopes), "token": MASK} for t in settings.api_tokens
+    ]
+    console.print_json(json.dumps(shown))
 
 
 def register(app: typer.Typer) -> None:

@@ -469,9 +469,11 @@ def bench(database_url: str | None, webhooks: int, rate: float, burns: int) -> N
             empty(engine)
         seed_burns(engine, credits=10 * burns + 100)
         child, base = start_server(url)
+        load_before = os.getloadavg()[0]
         try:
             items = deliveries(webhooks, f"b{int(time.time())}")
             lat, statuses, elapsed = asyncio.run(send_paced(base, items, rate))
+            load_after = os.getloadavg()[0]
             pending, drain_time = wait_drained(engine, timeout=120)
             seq = http_burns_sequential(base, burns)
             conc = asyncio.run(http_burns_concurrent(base, burns, 16))
@@ -482,6 +484,10 @@ def bench(database_url: str | None, webhooks: int, rate: float, burns: int) -> N
     kind = "SQLite" if database_url is None else "PostgreSQL"
     p99 = pct(lat, 99)
     print(f"\n{kind}, uvicorn on {HOST} (one worker process)")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before the webhooks, "
+        f"{load_after:.1f} after (other work on the machine skews latency)"
+    )
     print(f"webhooks: {webhooks} signed invoice.paid at {rate:.0f}/s")
     print(f"  statuses          {dict(sorted(statuses.items()))}")
     print(f"  throughput        {len(lat) / elapsed:8.1f} acks/s over {elapsed:.1f} s")

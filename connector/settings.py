@@ -19,6 +19,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
 
 EXAMPLE_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings" / "examples"
 DEFAULT_HOME = Path(".creditsync")
@@ -60,6 +61,7 @@ class Schedule(BaseModel):
     recognize_every_minutes: int = Field(default=24 * 60, ge=1)
     post_every_minutes: int = Field(default=5, ge=1)
     reconcile_every_minutes: int = Field(default=24 * 60, ge=1)
+    policy_every_minutes: int = Field(default=1, ge=1, description="refills, overage, alerts")
     jitter_seconds: int = Field(default=30, ge=0)
 
 
@@ -67,7 +69,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CREDITSYNC_",
         env_nested_delimiter="__",
-        toml_file=os.environ.get("CREDITSYNC_CONFIG", "creditsync.toml"),
         extra="forbid",
     )
 
@@ -117,7 +118,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        toml_file = os.environ.get("CREDITSYNC_CONFIG", "creditsync.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
 
 @lru_cache(maxsize=1)
@@ -130,20 +132,21 @@ MASK = "**********"
 
 
 def masked(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data, secrets shown as '**********'.
+    """The effective settings as plain data with every secret shown as '**********'.
 
-    SecretStr fields mask themselves; adapter settings are free-form, so any key naming a key,
-    secret, password or token is masked too.
+    SecretStr fields mask themselves; adapter settings are free-form, so any text or number
+    under a key naming a key, secret, password or token is masked too (a list of tokens keeps
+    its names and scopes); a password inside the database URL is hidden.
     """
 
     def hide(value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
             return {k: hide(v, k) for k, v in value.items()}
-        if any(word in key.lower() for word in SECRET_WORDS) and value not in (None, ""):
-            return [MASK for _ in value] if isinstance(value, list) else MASK
         if isinstance(value, list):
             return [hide(v, key) for v in value]
-        return value
+        secret = any(word in key.lower() for word in SECRET_WORDS)
+        return MASK if secret and value not in (None, "") else value
 
     dumped: dict[str, Any] = hide(settings.model_dump(mode="json"))
+    dumped["database_url"] = make_url(settings.database_url).render_as_string(hide_password=True)
     return dumped

@@ -79,3 +79,21 @@ def test_the_sync_job_applies_expires_recognizes_and_posts(db_url: str, tmp_path
     journal = list((tmp_path / "out" / "journal").glob("*"))
     assert journal, "the deferral of the purchase was posted to the files sink"
     assert "1000" in "".join(p.read_text() for p in journal)
+
+
+def test_a_burst_applies_together_and_a_bad_delivery_holds_up_no_other(runtime: Runtime) -> None:
+    good = [
+        WebhookResult(f"evt_{i}", "invoice.paid", events=[purchase(f"in_{i}")]) for i in range(3)
+    ]
+    # a hint to re-fetch from a connection that has no source configured: this one fails
+    bad = WebhookResult("evt_bad", "invoice.paid", fetch_hints=["in_elsewhere"])
+    for result in [good[0], bad, *good[1:]]:
+        inbox.accept(runtime.engine, "files", result, b"{}", JAN)
+    assert inbox.process_pending(runtime) == 3
+    assert _statuses(runtime) == ["processed", "pending", "processed", "processed"]
+    assert runtime.ledger.balance("acme").total == 3000
+    with runtime.engine.connect() as conn:
+        error = conn.execute(
+            select(webhook_inbox.c.error).where(webhook_inbox.c.event_id == "evt_bad")
+        ).scalar_one()
+    assert "no connection named 'files'" in error

@@ -11,6 +11,7 @@ from connector.cli import (
     policy_cmd,
     recognition_cmd,
     reconcile_cmd,
+    server_cmd,
     sync_cmd,
 )
 
@@ -30,6 +31,7 @@ for module in (
     policy_cmd,
     recognition_cmd,
     reconcile_cmd,
+    server_cmd,
     sync_cmd,
 ):
     module.register(app)

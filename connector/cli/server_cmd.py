@@ -14,13 +14,12 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
 from connector.api import create_app
 from connector.cli.common import console, err_console, fails_cleanly
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
-from connector.settings import MASK, Settings, get_settings, masked
+from connector.settings import Settings, get_settings, masked
 
 config_app = typer.Typer(help="The effective settings.", no_args_is_help=True)
 
@@ -137,14 +136,7 @@ def scheduler_command() -> None:
 def config_show() -> None:
     """The effective settings (environment, creditsync.toml, defaults), secrets masked."""
     settings = load_settings()
-    shown = masked(settings)
-    # a password may sit inside the database URL, where no key names it
-    shown["database_url"] = make_url(settings.database_url).render_as_string(hide_password=True)
-    # which token may do what is worth seeing; only the token itself is secret
-    shown["api_tokens"] = [
-        {"name": t.name, "scopes": list(t.scopes), "token": MASK} for t in settings.api_tokens
-    ]
-    console.print_json(json.dumps(shown))
+    console.print_json(json.dumps(masked(settings)))
 
 
 def register(app: typer.Typer) -> None:

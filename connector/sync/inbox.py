@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Row, select, update
 
 from connector import metrics
 from connector.events import CanonicalEvent
@@ -23,6 +23,7 @@ from connector.sync.tables import webhook_inbox
 from connector.timeutil import utcnow
 
 MAX_ATTEMPTS = 5
+Delivery = Row[Any, Any, Any]  # (id, connection, payload)
 EVENTS = TypeAdapter[list[CanonicalEvent]](list[CanonicalEvent])
 
 
@@ -55,8 +56,10 @@ def accept(
 def process_pending(runtime: Runtime, connection: str | None = None, limit: int = 100) -> int:
     """Apply up to ``limit`` pending deliveries, oldest first; return how many were applied.
 
-    A delivery that fails stays pending with its error until MAX_ATTEMPTS, then is marked
-    failed (the next sync run still catches the event from the platform's own listing).
+    The deliveries of one connection go through apply in one transaction (a burst costs about
+    what one delivery does); if that fails, each is tried alone so that one bad delivery holds
+    up no other. A delivery that fails stays pending with its error until MAX_ATTEMPTS, then is
+    marked failed (the next sync run still catches the event from the platform's listing).
     """
     query = (
         select(webhook_inbox.c.id, webhook_inbox.c.connection, webhook_inbox.c.payload)
@@ -67,42 +70,60 @@ def process_pending(runtime: Runtime, connection: str | None = None, limit: int 
     if connection is not None:
         query = query.where(webhook_inbox.c.connection == connection)
     with runtime.engine.connect() as conn:
-        pending = conn.execute(query).all()
-    processed = 0
+        pending: list[Delivery] = list(conn.execute(query).all())
+    by_connection: dict[str, list[Delivery]] = {}
     for row in pending:
+        by_connection.setdefault(row.connection, []).append(row)
+    processed = 0
+    for name, rows in by_connection.items():
         try:
-            events = EVENTS.validate_python(row.payload["events"])
-            hints = row.payload.get("fetch_hints") or []
-            if hints:
-                events.extend(runtime.source(row.connection).fetch_objects(hints))
-            with runtime.engine.begin() as conn:
-                apply_events(conn, row.connection, events, runtime.mappings.current)
-                _mark(conn, row.id, status="processed", error=None)
-            processed += 1
-            metrics.WEBHOOKS.labels(row.connection, "processed").inc()
-        except Exception as exc:
-            with runtime.engine.begin() as conn:
-                attempts = (
-                    conn.execute(
-                        select(webhook_inbox.c.attempts).where(webhook_inbox.c.id == row.id)
-                    ).scalar_one()
-                    + 1
-                )
-                _mark(
-                    conn,
-                    row.id,
-                    status="failed" if attempts >= MAX_ATTEMPTS else "pending",
-                    error=f"{type(exc).__name__}: {exc}",
-                    attempts=attempts,
-                )
-            metrics.WEBHOOKS.labels(row.connection, "error").inc()
+            _apply(runtime, name, rows)
+            processed += len(rows)
+        except Exception:
+            for row in rows:  # find the one that failed; the others apply on their own
+                try:
+                    _apply(runtime, name, [row])
+                    processed += 1
+                except Exception as exc:
+                    _failed(runtime, row.id, exc)
+                    metrics.WEBHOOKS.labels(name, "error").inc()
     return processed
 
 
-def _mark(
-    conn: Any, row_id: int, status: str, error: str | None, attempts: int | None = None
-) -> None:
-    values: dict[str, Any] = {"status": status, "error": error, "processed_at": utcnow()}
-    if attempts is not None:
-        values["attempts"] = attempts
-    conn.execute(update(webhook_inbox).where(webhook_inbox.c.id == row_id).values(**values))
+def _apply(runtime: Runtime, connection: str, rows: list[Delivery]) -> None:
+    """Apply the deliveries' events and mark them processed, in one transaction."""
+    events: list[CanonicalEvent] = []
+    hints: list[str] = []
+    for row in rows:
+        events.extend(EVENTS.validate_python(row.payload["events"]))
+        hints.extend(row.payload.get("fetch_hints") or [])
+    if hints:
+        events.extend(runtime.source(connection).fetch_objects(hints))
+    with runtime.engine.begin() as conn:
+        apply_events(conn, connection, events, runtime.mappings.current)
+        conn.execute(
+            update(webhook_inbox)
+            .where(webhook_inbox.c.id.in_([row.id for row in rows]))
+            .values(status="processed", error=None, processed_at=utcnow())
+        )
+    metrics.WEBHOOKS.labels(connection, "processed").inc(len(rows))
+
+
+def _failed(runtime: Runtime, row_id: int, exc: Exception) -> None:
+    with runtime.engine.begin() as conn:
+        attempts = (
+            conn.execute(
+                select(webhook_inbox.c.attempts).where(webhook_inbox.c.id == row_id)
+            ).scalar_one()
+            + 1
+        )
+        conn.execute(
+            update(webhook_inbox)
+            .where(webhook_inbox.c.id == row_id)
+            .values(
+                status="failed" if attempts >= MAX_ATTEMPTS else "pending",
+                error=f"{type(exc).__name__}: {exc}",
+                attempts=attempts,
+                processed_at=utcnow(),
+            )
+        )

@@ -1,0 +1,294 @@
+"""The admin API (admin scope): burn rates, mappings, sync runs, exceptions, periods, scheduler.
+
+Operations change burn rates and reload mappings here without a release; finance closes periods.
+A sync started here runs in a worker thread: the answer waits up to ``wait`` seconds for it to
+finish (200 with its summary) and otherwise says it is running (202); a connection already
+running answers 409 at once, since the run's lease is taken before anything else.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from connector.api.auth import AdminCaller
+from connector.api.deps import RuntimeDep
+from connector.api.errors import ApiError, errors
+from connector.errors import CreditsyncError
+from connector.ledger.models import BurnRate
+from connector.recognition.closing import close_period, list_periods
+from connector.runtime import Runtime
+from connector.scheduler import Scheduler
+from connector.sync.engine import RunSummary, list_runs, run_sync
+from connector.sync.exceptions import list_exceptions, retry_exceptions
+from connector.sync.inbox import process_pending
+from connector.sync.jobs import after_sync
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+ADMIN_ERRORS = errors(401, 403, 422)
+
+
+class RateOut(BaseModel):
+    action: str
+    version: int
+    credits_per_unit: str = Field(description="exact decimal text")
+    effective_from: datetime
+    created_at: datetime
+    note: str | None
+
+
+class RateIn(BaseModel):
+    action: str
+    credits_per_unit: str = Field(description="decimal text, at most 6 decimals, e.g. '0.5'")
+    effective_from: datetime | None = Field(
+        default=None, description="when it applies (ISO 8601 with offset); default now"
+    )
+    note: str | None = Field(default=None, description="why the rate changed")
+
+
+class MappingsOut(BaseModel):
+    version: str = Field(description="content hash of the mapping set now in force")
+    catalog_entries: int
+    plans: list[str]
+
+
+class RunOut(BaseModel):
+    id: int
+    connection: str
+    trigger: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    counts: dict[str, int]
+    error: str | None
+
+
+class SyncStarted(BaseModel):
+    connection: str
+    status: Literal["running", "succeeded", "failed"]
+    run_id: int | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    pools_created: int = 0
+    pages: int = 0
+    error: str | None = None
+
+
+class ExceptionOut(BaseModel):
+    id: int
+    connection: str
+    source_key: str
+    event_kind: str
+    reason_code: str
+    reason: str
+    status: str
+    attempts: int
+    first_seen: datetime
+    last_seen: datetime
+    payload: dict[str, Any] = Field(description="the canonical event, retried as is")
+
+
+class RetryOut(BaseModel):
+    tried: int
+    resolved: int
+    still_open: int
+
+
+class PeriodOut(BaseModel):
+    period: str
+    closed: bool
+    entries: int
+    closed_at: datetime | None
+
+
+class ClosedOut(BaseModel):
+    period: str
+    starts_at: datetime
+    ends_at: datetime
+    closed_at: datetime
+    timezone: str
+
+
+class JobOut(BaseModel):
+    id: str
+    every_seconds: int
+    next_run_at: datetime | None
+
+
+class SchedulerOut(BaseModel):
+    running: bool
+    leader: bool = Field(description="this process holds the scheduler lease and runs the jobs")
+    holder: str | None
+    jobs: list[JobOut]
+
+
+def rate_out(rate: BurnRate) -> RateOut:
+    return RateOut(
+        action=rate.action,
+        version=rate.version,
+        credits_per_unit=rate.credits_per_unit,
+        effective_from=rate.effective_from,
+        created_at=rate.created_at,
+        note=rate.note,
+    )
+
+
+@router.get("/rates", response_model=list[RateOut], responses=ADMIN_ERRORS)
+def get_rates(
+    runtime: RuntimeDep,
+    _caller: AdminCaller,
+    at: Annotated[datetime | None, Query(description="default now")] = None,
+) -> list[RateOut]:
+    """The rate in force (now, or at `at`) for every action."""
+    return [rate_out(r) for r in runtime.ledger.rates(at)]
+
+
+@router.get("/rates/{action}/history", response_model=list[RateOut], responses=ADMIN_ERRORS)
+def get_rate_history(action: str, runtime: RuntimeDep, _caller: AdminCaller) -> list[RateOut]:
+    """Every version of one action's rate (422 for an action that has none)."""
+    return [rate_out(r) for r in runtime.ledger.rate_history(action)]
+
+
+@router.post("/rates", response_model=RateOut, status_code=201, responses=ADMIN_ERRORS)
+def post_rate(body: RateIn, runtime: RuntimeDep, _caller: AdminCaller) -> RateOut:
+    """Add the next version of an action's rate; burns before `effective_from` keep theirs."""
+    rate = runtime.ledger.set_rate(
+        body.action, body.credits_per_unit, body.effective_from, body.note
+    )
+    return rate_out(rate)
+
+
+@router.post("/mappings/reload", response_model=MappingsOut, responses=ADMIN_ERRORS)
+def reload_mappings(runtime: RuntimeDep, _caller: AdminCaller) -> MappingsOut:
+    """Read the mapping files again. With problems: 422 listing them, the old set stays."""
+    fresh = runtime.mappings.reload()
+    return MappingsOut(
+        version=fresh.version,
+        catalog_entries=len(fresh.catalog),
+        plans=sorted(plan.name for plan in fresh.plans),
+    )
+
+
+@router.get("/runs", response_model=list[RunOut], responses=ADMIN_ERRORS)
+def get_runs(
+    runtime: RuntimeDep,
+    _caller: AdminCaller,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    connection: str | None = None,
+) -> list[RunOut]:
+    """Sync runs, newest first."""
+    return [
+        RunOut.model_validate(run, from_attributes=True)
+        for run in list_runs(runtime.engine, limit, connection)
+    ]
+
+
+def _sync(runtime: Runtime, connection: str) -> RunSummary:
+    process_pending(runtime, connection)
+    return run_sync(runtime, connection, trigger="manual", after=after_sync(runtime))
+
+
+def _summary(summary: RunSummary) -> SyncStarted:
+    return SyncStarted(
+        connection=summary.connection,
+        status="succeeded" if summary.status == "succeeded" else "failed",
+        run_id=summary.run_id,
+        counts=dict(summary.report.counts),
+        pools_created=summary.report.pools_created,
+        pages=summary.pages,
+        error=summary.error,
+    )
+
+
+@router.post(
+    "/sync/{connection}",
+    response_model=SyncStarted,
+    responses={
+        **errors(401, 403, 404, 409, 422),
+        202: {"model": SyncStarted, "description": "Started; still running after `wait`"},
+    },
+)
+def trigger_sync(
+    connection: str,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    _caller: AdminCaller,
+    wait: Annotated[
+        float, Query(ge=0, le=600, description="seconds to wait for the run to finish")
+    ] = 10,
+) -> SyncStarted:
+    """Run a sync of `connection` now. 409 if one is already running."""
+    runtime.connection(connection)  # 404 for an unknown name
+    runtime.source(connection)  # 422 when the platform has no source or settings are wrong
+    pool: ThreadPoolExecutor = request.app.state.sync_pool
+    future: Future[RunSummary] = pool.submit(_sync, runtime, connection)
+    try:
+        summary = future.result(timeout=wait)
+    except FutureTimeout:
+        response.status_code = 202
+        return SyncStarted(connection=connection, status="running")
+    except CreditsyncError:
+        raise  # busy (409), bad settings (422): the error handlers answer
+    except Exception as exc:
+        raise ApiError(
+            500, "sync_failed", f"the sync of {connection!r} failed: {type(exc).__name__}: {exc}"
+        ) from None
+    return _summary(summary)
+
+
+@router.get("/exceptions", response_model=list[ExceptionOut], responses=ADMIN_ERRORS)
+def get_exceptions(
+    runtime: RuntimeDep,
+    _caller: AdminCaller,
+    status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
+    connection: str | None = None,
+) -> list[ExceptionOut]:
+    """Events that could not be applied as the mappings stand, with the reason."""
+    found = list_exceptions(runtime.engine, None if status == "all" else status, connection)
+    return [ExceptionOut.model_validate(e, from_attributes=True) for e in found]
+
+
+@router.post("/exceptions/retry", response_model=RetryOut, responses=ADMIN_ERRORS)
+def retry(runtime: RuntimeDep, _caller: AdminCaller, connection: str | None = None) -> RetryOut:
+    """Apply every open exception again under the mappings in force (after fixing them)."""
+    report = retry_exceptions(runtime.engine, runtime.mappings.current, connection)
+    return RetryOut.model_validate(report, from_attributes=True)
+
+
+@router.get("/periods", response_model=list[PeriodOut], responses=ADMIN_ERRORS)
+def get_periods(runtime: RuntimeDep, _caller: AdminCaller) -> list[PeriodOut]:
+    """Every period that has journal entries or is closed, oldest first."""
+    with runtime.engine.connect() as conn:
+        found = list_periods(conn)
+    return [PeriodOut.model_validate(p, from_attributes=True) for p in found]
+
+
+@router.post(
+    "/periods/{period}/close", response_model=ClosedOut, responses=errors(401, 403, 409, 422)
+)
+def post_close(period: str, runtime: RuntimeDep, _caller: AdminCaller) -> ClosedOut:
+    """Close `period` (YYYY-MM), in order, once recognition covered it; again: a no-op."""
+    with runtime.engine.begin() as conn:
+        closed = close_period(conn, period, runtime.settings.timezone)
+    return ClosedOut.model_validate(closed, from_attributes=True)
+
+
+@router.get("/scheduler", response_model=SchedulerOut, responses=ADMIN_ERRORS)
+def get_scheduler(request: Request, _caller: AdminCaller) -> SchedulerOut:
+    """Whether this process schedules jobs, leads, and when each job runs next."""
+    scheduler: Scheduler | None = request.app.state.scheduler
+    if scheduler is None:
+        return SchedulerOut(running=False, leader=False, holder=None, jobs=[])
+    status = scheduler.status()
+    return SchedulerOut(
+        running=status.running,
+        leader=status.leader,
+        holder=status.holder,
+        jobs=[JobOut.model_validate(j, from_attributes=True) for j in status.jobs],
+    )

@@ -1,0 +1,68 @@
+"""The FastAPI application: built from a Runtime, so tests and the server build it the same way."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from connector.api import accounts, admin, burns, errors, health, webhooks
+from connector.api.auth import TokenTable
+from connector.runtime import Runtime
+from connector.scheduler import Scheduler
+from connector.store.migrate import head_revision
+
+DESCRIPTION = """\
+Prepaid AI credits: webhooks from billing platforms in, burns from the AI product, balances out.
+
+* `POST /webhooks/{connection}`: signed by the platform, no bearer token.
+* `/v1/burns`, `/v1/accounts/...`: bearer token with the `burn` or `read` scope.
+* `/v1/admin/...`: bearer token with the `admin` scope (admin may also burn and read).
+
+Every error answers `{"error": {"code", "message", ...}}`; `code` is stable.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("creditsync")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
+def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastAPI:
+    """The app serving ``runtime``; ``scheduler`` (if any) starts and stops with it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(webhooks.warm_receivers, runtime, app.state.receivers)
+        if scheduler is not None:
+            await run_in_threadpool(scheduler.start)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                await run_in_threadpool(scheduler.shutdown)
+            app.state.sync_pool.shutdown(wait=False)
+
+    app = FastAPI(
+        title="creditsync",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.tokens = TokenTable(runtime.settings.api_tokens)
+    app.state.receivers = {}
+    app.state.drainer = webhooks.make_drainer(runtime)
+    app.state.head_revision = head_revision()
+    app.state.sync_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-sync")
+    app.state.scheduler = scheduler
+    errors.install(app)
+    for module in (health, webhooks, burns, accounts, admin):
+        app.include_router(module.router)
+    return app

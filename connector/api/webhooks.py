@@ -1,0 +1,147 @@
+"""POST /webhooks/{connection}: verify, store, answer at once, apply after the answer.
+
+Platforms time out and retry slow endpoints, so the answer only waits for what makes the delivery
+safe: the signature check and one insert into the inbox. Applying it (which may call the
+platform's API) happens after the answer, through the same path as a sync run.
+
+No bearer token here: the platform's own signature (or credentials, for platforms without one)
+is what the connection's WebhookReceiver checks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from connector import metrics
+from connector.api.deps import RuntimeDep
+from connector.api.drain import Drainer
+from connector.api.errors import ApiError, errors
+from connector.errors import CreditsyncError
+from connector.ports import WebhookReceiver, WebhookRejected, WebhookResult, adapter
+from connector.runtime import Runtime
+from connector.sync import inbox
+from connector.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+
+router = APIRouter(tags=["webhooks"])
+
+
+class WebhookAck(BaseModel):
+    received: bool = Field(description="the delivery is verified and stored")
+    duplicate: bool = Field(description="this event id was stored before; ignored")
+    event_id: str
+
+
+def make_drainer(runtime: Runtime) -> Drainer:
+    return Drainer(lambda connection, limit: inbox.process_pending(runtime, connection, limit))
+
+
+async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The raw body, refused with 413 as soon as it is known to exceed ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise ApiError(400, "bad_request", "Content-Length is not a number")
+        if int(declared) > limit:
+            raise ApiError(413, "too_large", f"the body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"the body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def warm_receivers(runtime: Runtime, cache: dict[str, WebhookReceiver]) -> None:
+    """Build each connection's receiver before the first delivery: importing an adapter (and
+    its SDK) takes long enough to time a delivery out, and a misconfigured connection shows up
+    in the log at start rather than at its first webhook."""
+    for name, connection in runtime.settings.connections.items():
+        if not connection.enabled or name in cache:
+            continue
+        try:
+            if adapter(connection.platform).receiver is not None:
+                cache[name] = runtime.receiver(name)
+        except CreditsyncError as exc:
+            log.warning("connection %s cannot receive webhooks: %s", name, exc.message)
+
+
+def _receiver(request: Request, runtime: Runtime, connection: str) -> WebhookReceiver:
+    cache: dict[str, WebhookReceiver] = request.app.state.receivers
+    if connection not in cache:
+        try:
+            cache[connection] = runtime.receiver(connection)
+        except CreditsyncError as exc:
+            metrics.WEBHOOKS.labels(connection, "misconfigured").inc()
+            raise ApiError(
+                503,
+                "connection_misconfigured",
+                f"connection {connection!r} cannot receive webhooks: {exc.message}",
+            ) from None
+    return cache[connection]
+
+
+def verify_and_store(
+    runtime: Runtime,
+    receiver: WebhookReceiver,
+    connection: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> tuple[WebhookResult, bool]:
+    """Both blocking steps in one trip to a worker thread (each trip costs the answer time)."""
+    received_at = utcnow()
+    result = receiver.receive(headers, body, received_at)
+    return result, inbox.accept(runtime.engine, connection, result, body, received_at)
+
+
+@router.post(
+    "/webhooks/{connection}",
+    response_model=WebhookAck,
+    responses=errors(400, 404, 413, 422, 503),
+    summary="Receive a billing platform's webhook delivery",
+)
+async def receive_webhook(
+    connection: str,
+    request: Request,
+    background: BackgroundTasks,
+    runtime: RuntimeDep,
+) -> WebhookAck:
+    """Verified and stored: 200 at once (a repeated event id: 200, ignored). Bad signature: 400,
+    nothing stored. Applied after the answer."""
+    configured = runtime.settings.connections.get(connection)
+    if configured is None or not configured.enabled:
+        state = "is disabled" if configured is not None else "does not exist"
+        raise ApiError(404, "not_found", f"connection {connection!r} {state}")
+    try:
+        body = await read_limited(request)
+    except ApiError as exc:
+        metrics.WEBHOOKS.labels(connection, exc.code).inc()
+        raise
+    receiver = _receiver(request, runtime, connection)
+    try:
+        result, new = await run_in_threadpool(
+            verify_and_store, runtime, receiver, connection, request.headers, body
+        )
+    except WebhookRejected as exc:
+        metrics.WEBHOOKS.labels(connection, "rejected").inc()
+        raise ApiError(400, "webhook_rejected", str(exc)) from None
+    if not new:
+        metrics.WEBHOOKS.labels(connection, "duplicate").inc()
+    elif result.ignored:
+        metrics.WEBHOOKS.labels(connection, "ignored").inc()
+    else:
+        metrics.WEBHOOKS.labels(connection, "accepted").inc()
+        drainer: Drainer = request.app.state.drainer
+        if drainer.wanted(connection):
+            background.add_task(drainer.drain, connection)
+    return WebhookAck(received=True, duplicate=not new, event_id=result.event_id)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import socket
@@ -33,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.stripe.stripe_payloads import dumps, event, invoice, invoice_line, sign
 
 Json = dict[str, Any]
 
@@ -58,177 +58,37 @@ def stripe_invoice(
     paid_at: int,
 ) -> Json:
     """A paid one-line invoice as Stripe sends it in ``invoice.paid``."""
-    line_id = f"il_{invoice_id.removeprefix('in_')}"
-    line = {
-        "id": line_id,
-        "object": "line_item",
-        "amount": amount,
-        "currency": currency,
-        "description": "10,000 AI credits + 2,000 bonus",
-        "discount_amounts": [],
-        "discountable": True,
-        "discounts": [],
-        "invoice": invoice_id,
-        "livemode": False,
-        "metadata": {},
-        "parent": {
-            "invoice_item_details": {
-                "invoice_item": f"ii_{line_id}",
-                "proration": False,
-                "proration_details": {"credited_items": None},
-                "subscription": None,
-            },
-            "subscription_item_details": None,
-            "type": "invoice_item_details",
-        },
-        "period": {"end": paid_at, "start": paid_at},
-        "pretax_credit_amounts": [],
-        "pricing": {
-            "price_details": {"price": price, "product": "prod_credits"},
-            "type": "price_details",
-            "unit_amount_decimal": str(amount // quantity),
-        },
-        "quantity": quantity,
-        "quantity_decimal": str(quantity),
-        "subscription": None,
-        "subtotal": amount,
-        "taxes": [],
-    }
-    created = paid_at - 120
-    return {
-        "id": invoice_id,
-        "object": "invoice",
-        "account_country": "US",
-        "account_name": "Example AI, Inc.",
-        "account_tax_ids": None,
-        "amount_due": amount,
-        "amount_overpaid": 0,
-        "amount_paid": amount,
-        "amount_paid_off_stripe": None,
-        "amount_remaining": 0,
-        "amount_shipping": 0,
-        "application": None,
-        "attempt_count": 1,
-        "attempted": True,
-        "auto_advance": False,
-        "automatic_tax": {
-            "disabled_reason": None,
-            "enabled": False,
-            "liability": None,
-            "provider": None,
-            "status": None,
-        },
-        "automatically_finalizes_at": None,
-        "billing_reason": "manual",
-        "collection_method": "charge_automatically",
-        "confirmation_secret": None,
-        "created": created,
-        "currency": currency,
-        "custom_fields": None,
-        "customer": customer,
-        "customer_account": None,
-        "customer_address": None,
-        "customer_email": f"{customer}@example.com",
-        "customer_name": f"Customer {customer}",
-        "customer_phone": None,
-        "customer_shipping": None,
-        "customer_tax_exempt": "none",
-        "customer_tax_ids": [],
-        "default_payment_method": None,
-        "default_source": None,
-        "default_tax_rates": [],
-        "description": None,
-        "discounts": [],
-        "due_date": None,
-        "effective_at": created + 60,
-        "ending_balance": 0,
-        "footer": None,
-        "from_invoice": None,
-        "hosted_invoice_url": f"https://invoice.stripe.com/i/acct_1/test_{invoice_id}",
-        "invoice_pdf": f"https://pay.stripe.com/invoice/acct_1/test_{invoice_id}/pdf",
-        "issuer": {"type": "self"},
-        "last_finalization_error": None,
-        "latest_revision": None,
-        "lines": {
-            "object": "list",
-            "data": [line],
-            "has_more": False,
-            "url": f"/v1/invoices/{invoice_id}/lines",
-        },
-        "livemode": False,
-        "metadata": {},
-        "next_payment_attempt": None,
-        "number": f"INV-{invoice_id[-6:].upper()}",
-        "on_behalf_of": None,
-        "parent": None,
-        "payment_settings": {
-            "default_mandate": None,
-            "payment_method_options": None,
-            "payment_method_types": None,
-        },
-        "period_end": created,
-        "period_start": created,
-        "post_payment_credit_notes_amount": 0,
-        "pre_payment_credit_notes_amount": 0,
-        "receipt_number": None,
-        "rendering": {
-            "amount_tax_display": None,
-            "pdf": {"page_size": "auto"},
-            "template": None,
-            "template_version": None,
-        },
-        "shipping_cost": None,
-        "shipping_details": None,
-        "starting_balance": 0,
-        "statement_descriptor": None,
-        "status": "paid",
-        "status_details": None,
-        "status_transitions": {
-            "finalized_at": created + 60,
-            "marked_uncollectible_at": None,
-            "paid_at": paid_at,
-            "voided_at": None,
-        },
-        "subtotal": amount,
-        "subtotal_excluding_tax": amount,
-        "test_clock": None,
-        "threshold_reason": None,
-        "total": amount,
-        "total_discount_amounts": [],
-        "total_excluding_tax": amount,
-        "total_pretax_credit_amounts": [],
-        "total_taxes": [],
-        "webhooks_delivered_at": created + 5,
-    }
+    line = invoice_line(
+        f"il_{invoice_id.removeprefix('in_')}",
+        invoice_id=invoice_id,
+        price=price,
+        amount=amount,
+        quantity=quantity,
+        currency=currency,
+        period_start=paid_at,
+        period_end=paid_at,
+        description="10,000 AI credits + 2,000 bonus",
+    )
+    return invoice(
+        invoice_id,
+        lines=[line],
+        customer=customer,
+        currency=currency,
+        created=paid_at - 120,
+        paid_at=paid_at,
+    )
 
 
 def stripe_event(event_id: str, event_type: str, obj: Json, created: int) -> Json:
-    return {
-        "id": event_id,
-        "object": "event",
-        "account": None,
-        "api_version": "2026-10-28.endive",
-        "context": None,
-        "created": created,
-        "data": {"object": obj},
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": event_type,
-    }
+    return event(event_id, event_type, obj, created=created)
 
 
-def stripe_signature(body: bytes, secret: str, timestamp: int) -> str:
-    """The Stripe-Signature header: HMAC-SHA256 of "{t}.{body}" with the endpoint secret."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
-
-
-def signed_delivery(event: Json, secret: str, timestamp: int) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(event, separators=(",", ":")).encode()
+def signed_delivery(payload: Json, secret: str, timestamp: int) -> tuple[bytes, dict[str, str]]:
+    """A delivery as Stripe makes it: the raw body and its Stripe-Signature header."""
+    body = dumps(payload)
     headers = {
         "Content-Type": "application/json; charset=utf-8",
-        "Stripe-Signature": stripe_signature(body, secret, timestamp),
+        "Stripe-Signature": sign(body, secret, timestamp),
         "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
     }
     return body, headers

@@ -11,7 +11,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -24,8 +24,8 @@ from connector.ledger.models import BurnRate
 from connector.recognition.closing import close_period, list_periods
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
-from connector.sync.engine import RunSummary, list_runs, run_sync
-from connector.sync.exceptions import list_exceptions, retry_exceptions
+from connector.sync.engine import RunRecord, RunSummary, list_runs, run_sync
+from connector.sync.exceptions import ExceptionRecord, list_exceptions, retry_exceptions
 from connector.sync.inbox import process_pending
 from connector.sync.jobs import after_sync
 
@@ -58,17 +58,6 @@ class MappingsOut(BaseModel):
     plans: list[str]
 
 
-class RunOut(BaseModel):
-    id: int
-    connection: str
-    trigger: str
-    status: str
-    started_at: datetime
-    ended_at: datetime | None
-    counts: dict[str, int]
-    error: str | None
-
-
 class SyncStarted(BaseModel):
     connection: str
     status: Literal["running", "succeeded", "failed"]
@@ -77,20 +66,6 @@ class SyncStarted(BaseModel):
     pools_created: int = 0
     pages: int = 0
     error: str | None = None
-
-
-class ExceptionOut(BaseModel):
-    id: int
-    connection: str
-    source_key: str
-    event_kind: str
-    reason_code: str
-    reason: str
-    status: str
-    attempts: int
-    first_seen: datetime
-    last_seen: datetime
-    payload: dict[str, Any] = Field(description="the canonical event, retried as is")
 
 
 class RetryOut(BaseModel):
@@ -174,18 +149,15 @@ def reload_mappings(runtime: RuntimeDep, _caller: AdminCaller) -> MappingsOut:
     )
 
 
-@router.get("/runs", response_model=list[RunOut], responses=ADMIN_ERRORS)
+@router.get("/runs", response_model=list[RunRecord], responses=ADMIN_ERRORS)
 def get_runs(
     runtime: RuntimeDep,
     _caller: AdminCaller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     connection: str | None = None,
-) -> list[RunOut]:
+) -> list[RunRecord]:
     """Sync runs, newest first."""
-    return [
-        RunOut.model_validate(run, from_attributes=True)
-        for run in list_runs(runtime.engine, limit, connection)
-    ]
+    return list_runs(runtime.engine, limit, connection)
 
 
 def _sync(runtime: Runtime, connection: str) -> RunSummary:
@@ -242,16 +214,16 @@ def trigger_sync(
     return _summary(summary)
 
 
-@router.get("/exceptions", response_model=list[ExceptionOut], responses=ADMIN_ERRORS)
+@router.get("/exceptions", response_model=list[ExceptionRecord], responses=ADMIN_ERRORS)
 def get_exceptions(
     runtime: RuntimeDep,
     _caller: AdminCaller,
     status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
     connection: str | None = None,
-) -> list[ExceptionOut]:
-    """Events that could not be applied as the mappings stand, with the reason."""
-    found = list_exceptions(runtime.engine, None if status == "all" else status, connection)
-    return [ExceptionOut.model_validate(e, from_attributes=True) for e in found]
+) -> list[ExceptionRecord]:
+    """Events that could not be applied as the mappings stand, with the reason and the
+    canonical event itself (``payload``), which a retry applies as is."""
+    return list_exceptions(runtime.engine, None if status == "all" else status, connection)
 
 
 @router.post("/exceptions/retry", response_model=RetryOut, responses=ADMIN_ERRORS)

@@ -64,6 +64,15 @@ class PassSummary:
     def seen(self) -> int:
         return self.done + self.retry + self.failed
 
+    def count(self, outcome: str) -> None:
+        """Tally one record: "retry" and "failed" as such, any other outcome as done."""
+        if outcome == "retry":
+            self.retry += 1
+        elif outcome == "failed":
+            self.failed += 1
+        else:
+            self.done += 1
+
 
 def retryable(exc: BaseException) -> bool:
     """Whether trying again can succeed: adapters say so on their errors (``retryable``)."""
@@ -176,12 +185,7 @@ def charge_refills(runtime: Runtime, *, max_attempts: int = MAX_ATTEMPTS) -> Pas
         if not settled:
             continue
         metrics.POLICY_REFILLS.labels(refill.platform, outcome).inc()
-        if outcome == "charged":
-            summary.done += 1
-        elif outcome == "failed":
-            summary.failed += 1
-        else:
-            summary.retry += 1
+        summary.count(outcome)
     _gauge(runtime)
     return summary
 
@@ -237,11 +241,7 @@ def report_overage(runtime: Runtime, *, max_attempts: int = MAX_ATTEMPTS) -> Pas
         metrics.POLICY_OVERAGE.labels(platform, outcome).inc()
         if outcome == "reported":
             metrics.POLICY_OVERAGE_CREDITS.labels(platform).inc(overage.credits)
-            summary.done += 1
-        elif outcome == "failed":
-            summary.failed += 1
-        else:
-            summary.retry += 1
+        summary.count(outcome)
     _gauge(runtime)
     return summary
 
@@ -270,12 +270,7 @@ def deliver_alerts(
                     if not store.settle_alert(conn, alert.id, status, now):
                         continue
             metrics.POLICY_ALERTS.labels(alert.kind, outcome).inc()
-            if outcome == "retry":
-                summary.retry += 1
-            elif outcome == "failed":
-                summary.failed += 1
-            else:
-                summary.done += 1
+            summary.count(outcome)
     finally:
         if own and http is not None:
             http.close()

@@ -8,13 +8,10 @@ per plan or account. Each policy is a sort key over pools; ties always end on th
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Final
 
 from connector.errors import InvalidInput
 from connector.ledger.models import Pool, PoolKind
-
-FAR_FUTURE: Final = datetime.max.replace(year=9999)
 
 # promotional, bonus, allowance first; paid and refill (money paid for them) last
 KIND_RANK: Final[dict[PoolKind, int]] = {

@@ -15,19 +15,16 @@ import argparse
 import random
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select, text
+from sqlalchemy import Engine, Table, func, select
 
+from bench.databases import fresh_engine
 from connector.recognition.gl import fixed
 from connector.recognition.run import recognize
-from connector.store.engine import make_engine
-from connector.store.migrate import upgrade
-from connector.store.schema import metadata
 from connector.store.tables import accounts, ledger_entries, pools
 from mappings.gl import GLAccounts
 
@@ -45,19 +42,6 @@ GL = fixed(
         clearing="1200",
     )
 )
-
-
-def fresh_database(url: str | None, folder: Path) -> Engine:
-    if url is None:
-        engine = make_engine(f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:6]}.db'}")
-        upgrade(engine)
-        return engine
-    engine = make_engine(url)
-    upgrade(engine)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    return engine
 
 
 def batches(
@@ -190,12 +174,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burns", type=int, default=1_000_000)
     parser.add_argument("--new-burns", type=int, default=1_000)
     parser.add_argument("--mode", default="summarized", choices=["summarized", "detailed"])
-    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server (a database of its own is made there); default SQLite",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as folder:
-        engine = fresh_database(args.database_url, Path(folder))
+        engine = fresh_engine(args.database_url, Path(folder), "recognition")
         started = time.perf_counter()
         seed(engine, args.pools, args.burns, rng)
         with engine.connect() as conn:

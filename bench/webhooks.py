@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from bench.databases import fresh_engine
 from tests.stripe.stripe_payloads import dumps, event, invoice, invoice_line, sign
 
 Json = dict[str, Any]
@@ -307,26 +308,10 @@ def local_burns(engine: Any, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def empty(engine: Any) -> None:
-    from sqlalchemy import text
-
-    from connector.store.schema import metadata
-
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-
-
 def bench(database_url: str | None, webhooks: int, rate: float, burns: int) -> None:
-    from connector.store.engine import make_engine
-    from connector.store.migrate import upgrade
-
     with tempfile.TemporaryDirectory() as folder:
-        url = database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        if database_url is not None:  # a database given for the bench: emptied first
-            empty(engine)
+        engine = fresh_engine(database_url, Path(folder), "webhooks")
+        url = engine.url.render_as_string(hide_password=False)
         seed_burns(engine, credits=10 * burns + 100)
         child, base = start_server(url)
         load_before = os.getloadavg()[0]
@@ -373,7 +358,7 @@ def main() -> None:
         "--database-url",
         action="append",
         default=None,
-        help="PostgreSQL URL to bench beside SQLite (repeatable; its tables are emptied)",
+        help="a PostgreSQL server to bench beside SQLite (a database of its own is made there)",
     )
     parser.add_argument("--serve-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()

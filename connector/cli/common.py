@@ -20,7 +20,7 @@ from connector.store.migrate import is_current, upgrade
 from connector.timeutil import parse_instant
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line, for logs
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -17,7 +17,9 @@ from connector.cli.common import (
     open_engine,
     open_runtime,
 )
+from connector.ledger import accounts
 from connector.ledger.models import BurnRate, BurnRequest
+from connector.ledger.order import DEFAULT_POLICY, POLICIES
 from connector.store.migrate import current_revision, head_revision, upgrade
 from connector.timeutil import utcnow
 
@@ -136,6 +138,30 @@ def balance_command(
 
 
 @fails_cleanly
+def order_command(
+    account: str,
+    policy: Annotated[
+        str | None,
+        typer.Argument(help=f"one of {', '.join(POLICIES)}; omit to show the account's order"),
+    ] = None,
+    plan_default: Annotated[
+        bool,
+        typer.Option("--plan-default", help="drop the account's own order: its plan's applies"),
+    ] = False,
+) -> None:
+    """Show or set the order in which an account's burns take its pools."""
+    engine = open_engine()
+    if policy is not None or plan_default:
+        with engine.begin() as conn:
+            accounts.set_consumption_order(conn, account, None if plan_default else policy)
+    with engine.connect() as conn:
+        accounts.lock(conn, account)  # a clear error for an unknown account
+        chosen = accounts.consumption_order(conn, account)
+    shown = chosen or f"its plan's order (without a plan: {DEFAULT_POLICY})"
+    console.print(f"{account}: {shown}")
+
+
+@fails_cleanly
 def expire_command(
     at: Annotated[str | None, typer.Option(help="expire pools due by then; default now")] = None,
 ) -> None:
@@ -171,6 +197,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(rates_app, name="rates")
     app.command("burn")(burn_command)
     app.command("balance")(balance_command)
+    app.command("order")(order_command)
     app.command("expire")(expire_command)
     app.command("verify")(verify_command)
 

@@ -57,6 +57,27 @@ def pool_from_row(row: RowMapping) -> Pool:
     )
 
 
+def grant_request_of(pool: Pool) -> GrantRequest:
+    """The request that grants ``pool`` again (as a rebuild replays it)."""
+    return GrantRequest(
+        account_id=pool.account_id,
+        kind=pool.kind,
+        credits=pool.credits_granted,
+        revenue_amount=pool.revenue_amount,
+        currency=pool.currency,
+        effective_at=pool.effective_at,
+        source=pool.source,
+        part=pool.part,
+        expires_at=pool.expires_at,
+        priority=pool.priority,
+        item_id=pool.item_id,
+        mapping_version=pool.mapping_version,
+        entity=pool.entity,
+        breakage_method=pool.breakage_method,
+        breakage_rate=pool.breakage_rate,
+    )
+
+
 def validate_grant(req: GrantRequest) -> None:
     """Refuse a grant that could not be right, naming the field (nothing is written)."""
     try:

@@ -18,7 +18,8 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from connector.events import CanonicalEvent, Purchase, SourceKey
-from connector.ledger.models import BreakageMethod, BurnRequest, GrantRequest, PoolKind
+from connector.ledger.models import BurnRequest
+from connector.ledger.pools import grant_request_of, pool_from_row
 from connector.rebuild.steps import (
     ApplyEvents,
     Burn,
@@ -150,33 +151,12 @@ def _purchase_lines(conn: Connection) -> list[str]:
 
 
 def _direct_grants(conn: Connection, purchase_lines: set[str]) -> list[Grant]:
+    """Pools granted without a billing event (the ledger API, promotions): replayed as is."""
     out = []
     for row in conn.execute(select(pools).order_by(pools.c.id)).mappings():
-        source = SourceKey(
-            platform=row["source_platform"],
-            object_id=row["source_object"],
-            line_id=row["source_line"],
-        )
-        if str(source) in purchase_lines:
-            continue
-        request = GrantRequest(
-            account_id=row["account_id"],
-            kind=PoolKind(row["kind"]),
-            credits=row["credits_granted"],
-            revenue_amount=row["revenue_amount"],
-            currency=row["currency"],
-            effective_at=row["effective_at"],
-            source=source,
-            part=row["source_part"],
-            expires_at=row["expires_at"],
-            priority=row["priority"],
-            item_id=row["item_id"],
-            mapping_version=row["mapping_version"],
-            entity=row["entity"],
-            breakage_method=BreakageMethod(row["breakage_method"]),
-            breakage_rate=row["breakage_rate"],
-        )
-        out.append(Grant(row["created_at"], row["id"], request))
+        pool = pool_from_row(row)
+        if str(pool.source) not in purchase_lines:
+            out.append(Grant(pool.created_at, pool.id, grant_request_of(pool)))
     return out
 
 

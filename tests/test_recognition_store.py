@@ -11,7 +11,7 @@ from connector.ledger.models import BreakageMethod
 from connector.ledger.models import EntryKind as LedgerKind
 from connector.ledger.pools import get_pool, take_back
 from connector.recognition.links import entry_links
-from connector.recognition.refunds import apply_object_refund, apply_refund, apply_void
+from connector.recognition.refunds import apply_refund, apply_void
 from connector.recognition.run import recognize
 from connector.recognition.tables import (
     journal_entries,
@@ -276,26 +276,6 @@ def test_a_take_back_outside_recognition_is_forfeited_as_breakage(engine: Engine
         take_back(conn, pool_id, 25, LedgerKind.CLAWBACK, "manual", at(2026, 1, 3))
     recognize(engine, month_start(2026, 2), GL)
     assert by_period(engine, "breakage") == {"2026-01": 250}
-
-
-def test_object_refund_is_spread_over_its_pools_by_amount(engine: Engine) -> None:
-    ledger = new_ledger(engine)
-    paid = grant(
-        ledger, amount=8333, credits=1000, effective_at=at(2026, 1, 1, 0), object_id="inv_x"
-    )
-    bonus = grant(
-        ledger,
-        amount=1667,
-        credits=200,
-        effective_at=at(2026, 1, 1, 0),
-        object_id="inv_x",
-        part="bonus",
-    )
-    with engine.begin() as conn:
-        applied = apply_object_refund(conn, "test", "inv_x", 1000, "re_x", at(2026, 1, 2))
-    assert {a.pool_id: a.amount for a in applied} == {paid: 833, bonus: 167}
-    with engine.begin() as conn, pytest.raises(NotFound):
-        apply_object_refund(conn, "test", "inv_missing", 10, "re_y", at(2026, 1, 2))
 
 
 def test_a_summarized_entry_links_back_to_its_pools_to_the_cent(engine: Engine) -> None:

@@ -138,3 +138,18 @@ def test_files_source_sync_through_the_cli(
     assert "mystery" in listed.output
     assert runs.output.count("succeeded") == 2
     assert runtime.ledger.balance("acme").total == 1000
+
+
+def test_a_refund_of_a_whole_invoice_is_spread_over_its_pools_by_amount(runtime: Runtime) -> None:
+    from connector.recognition.tables import recognition_money
+
+    events = [purchase("ord_b", "credits-10k", net_amount=10_000), refund("re_b", "ord_b", 1000)]
+    run_sync(runtime, "files", source=ListSource([events]))
+    pools_ = {p.kind: p for p in runtime.ledger.account_pools("acme")}
+    with runtime.engine.connect() as conn:
+        refunded = dict(
+            conn.execute(select(recognition_money.c.pool_id, recognition_money.c.amount)).all()
+        )
+    assert refunded == {pools_[PoolKind.PAID].id: 833, pools_[PoolKind.BONUS].id: 167}
+    # credits clawed back in proportion: 1000 x 833/8333 and 200 x 167/1667
+    assert runtime.ledger.balance("acme").total == (10_000 - 1000) + (2000 - 200)

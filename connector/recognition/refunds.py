@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
 
 from sqlalchemy import Connection, func, select
 
-from connector.errors import Conflict, InvalidInput, NotFound
+from connector.errors import Conflict, InvalidInput
 from connector.ledger import accounts
 from connector.ledger.models import EntryKind
-from connector.ledger.pools import get_pool, pools_for_object, take_back
-from connector.money import require_minor_units, round_half_even
+from connector.ledger.pools import get_pool, take_back
+from connector.money import require_minor_units
 from connector.recognition import loader
 from connector.recognition.refund import split_refund
 from connector.recognition.state import PoolState
@@ -203,37 +202,3 @@ def apply_void(
         credits_before=state.seg_credits_left,
     )
     return _record(conn, "void", applied, occurred_at)
-
-
-def spread(amount: int, weights: list[int]) -> list[int]:
-    """Split ``amount`` over ``weights`` with cumulative rounding: the parts add up exactly."""
-    total = sum(weights)
-    parts, before, running = [], 0, 0
-    for weight in weights:
-        running += weight
-        upto = round_half_even(Fraction(amount * running, total))
-        parts.append(upto - before)
-        before = upto
-    return parts
-
-
-def apply_object_refund(
-    conn: Connection,
-    platform: str,
-    object_id: str,
-    amount: int,
-    reference: str,
-    occurred_at: datetime,
-) -> list[RefundApplied]:
-    """Refund ``amount`` against a whole purchase object (an invoice): spread over its pools
-    that carry revenue in proportion to their amounts, each part applied with ``apply_refund``."""
-    require_minor_units(amount, "amount")
-    targets = [p for p in pools_for_object(conn, platform, object_id) if p.revenue_amount > 0]
-    if not targets:
-        raise NotFound(f"no pool with revenue was granted from {platform} object {object_id!r}")
-    parts = spread(amount, [p.revenue_amount for p in targets])
-    return [
-        apply_refund(conn, pool.id, part, reference, occurred_at)
-        for pool, part in zip(targets, parts, strict=True)
-        if part > 0
-    ]

@@ -28,7 +28,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping before every checkout: it is a round trip on every burn (a fifth of a burn's time
+    # measured). Connections are recycled before a server or proxy drops them idle; one broken
+    # by a database restart fails the transaction that finds it and is replaced, and callers
+    # retry safely because every write is idempotent.
+    kwargs.setdefault("pool_recycle", 300)
     # psycopg prepares statements it sees often; PostgreSQL may then switch them to a generic
     # plan, which for the IN-list statements of a sync page scans instead of using the source
     # key index (seen: 30x slower). Custom plans keep the index; planning them is cheap.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.api.drain import MAX_CHUNK, Drainer
+from connector.api.drain import MAX_CHUNK, MIN_CHUNK, Drainer
 
 
 class Clock:
@@ -47,7 +47,14 @@ def test_chunks_follow_until_one_is_short_each_followed_by_an_equal_rest() -> No
         return done
 
     drainer = Drainer(
-        process, run=0.02, gather=0.25, share=0.5, sleep=slept.append, clock=clock, first_chunk=4
+        process,
+        run=0.02,
+        gather=0.25,
+        share=0.5,
+        sleep=slept.append,
+        clock=clock,
+        first_chunk=4,
+        min_chunk=1,
     )
     assert drainer.wanted("stripe")
     drainer.drain("stripe")
@@ -65,7 +72,7 @@ def test_the_chunk_grows_when_rows_are_cheap_and_shrinks_when_they_are_dear() ->
         clock.now += limit * cost["row"]
         return limit
 
-    drainer = Drainer(process, run=0.02, gather=0, share=1, clock=clock, first_chunk=4)
+    drainer = Drainer(process, run=0.02, gather=0, share=1, clock=clock, first_chunk=4, min_chunk=1)
     drainer._step("stripe")
     assert drainer.chunk == MAX_CHUNK  # 0.2 ms a row: capped
     cost["row"] = 0.01
@@ -74,6 +81,19 @@ def test_the_chunk_grows_when_rows_are_cheap_and_shrinks_when_they_are_dear() ->
     cost["row"] = 1.0
     drainer._step("stripe")
     assert drainer.chunk == 1  # never below one row
+
+
+def test_by_default_a_chunk_keeps_enough_rows_to_outrun_a_steady_burst() -> None:
+    clock = Clock()
+
+    def process(_connection: str, limit: int) -> int:
+        clock.now += 0.010 + limit * 0.0002  # a transaction's fixed cost, then a little a row
+        return limit
+
+    drainer = Drainer(process, run=0.005, gather=0, share=1, clock=clock)
+    assert drainer.chunk == MIN_CHUNK
+    drainer._step("stripe")
+    assert drainer.chunk == MIN_CHUNK  # 1.2 ms "a row" would otherwise shrink it to 4
 
 
 def test_a_failing_drain_is_logged_and_frees_the_connection(

@@ -129,6 +129,22 @@ def test_mappings_reload_picks_up_a_new_file(
     assert answer.json()["catalog_entries"] == len(runtime.mappings.current.catalog)
 
 
+def test_a_reload_applies_the_exceptions_the_new_mapping_fixes(
+    client: TestClient, runtime: Runtime, maps: Path
+) -> None:
+    from connector.sync.engine import run_sync
+    from tests.sync_helpers import ListSource, purchase
+
+    run_sync(runtime, "files", source=ListSource([[purchase("ord_5k", "credits-5k")]]))
+    (maps / "extra.toml").write_text(
+        '[[catalog]]\nplatform = "files"\nitem_id = "credits-5k"\nname = "5,000 credits"\n'
+        'credits = 5_000\nkind = "paid"\nexpiry = "P12M"\ncurrencies = ["USD"]\n'
+    )
+    answer = client.post("/v1/admin/mappings/reload", headers=ADMIN)
+    assert (answer.json()["exceptions_retried"], answer.json()["exceptions_resolved"]) == (1, 1)
+    assert runtime.ledger.balance("acme").total == 5_000
+
+
 def test_a_bad_mapping_file_is_422_with_its_problems_and_the_old_set_stays(
     client: TestClient, runtime: Runtime, maps: Path
 ) -> None:
@@ -214,9 +230,10 @@ def test_exceptions_are_listed_and_retried_once_the_mapping_is_fixed(
         '[[catalog]]\nplatform = "files"\nitem_id = "credits-7k"\nname = "7,000 credits"\n'
         'credits = 7_000\nkind = "paid"\nexpiry = "P12M"\ncurrencies = ["USD"]\n'
     )
-    assert client.post("/v1/admin/mappings/reload", headers=ADMIN).status_code == 200
-    fixed = client.post("/v1/admin/exceptions/retry", headers=ADMIN).json()
-    assert fixed == {"tried": 1, "resolved": 1, "still_open": 0}
+    reloaded = client.post("/v1/admin/mappings/reload", headers=ADMIN).json()
+    assert (reloaded["exceptions_retried"], reloaded["exceptions_resolved"]) == (1, 1)
+    nothing_left = client.post("/v1/admin/exceptions/retry", headers=ADMIN).json()
+    assert nothing_left == {"tried": 0, "resolved": 0, "still_open": 0}
     assert runtime.ledger.balance("cus_d").total == 8000
     assert client.get("/v1/admin/exceptions", headers=ADMIN).json() == []
     resolved = client.get("/v1/admin/exceptions", params={"status": "resolved"}, headers=ADMIN)

@@ -97,3 +97,33 @@ def test_a_burst_applies_together_and_a_bad_delivery_holds_up_no_other(runtime: 
             select(webhook_inbox.c.error).where(webhook_inbox.c.event_id == "evt_bad")
         ).scalar_one()
     assert "no connection named 'files'" in error
+
+
+def test_the_next_scheduled_sync_applies_what_a_fixed_mapping_now_covers(
+    db_url: str, tmp_path: Path
+) -> None:
+    from connector.settings import EXAMPLE_MAPPINGS, Settings
+    from connector.sync.exceptions import list_exceptions
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "new.toml").write_text("# nothing sold here yet\n")
+    path = write_jsonl(tmp_path / "p.jsonl", [purchase("ord_new", "brand-new", net_amount=900)])
+    runtime = Runtime.from_settings(
+        Settings(
+            database_url=db_url,
+            mapping_paths=[EXAMPLE_MAPPINGS, maps],
+            output_dir=tmp_path / "out",
+            connections={"shop": {"platform": "files", "settings": {"path": str(path)}}},
+        )
+    )
+    sync_job(runtime, "shop")
+    assert [e.reason_code for e in list_exceptions(runtime.engine)] == ["unmapped"]
+    (maps / "new.toml").write_text(
+        '[[catalog]]\nplatform = "files"\nitem_id = "brand-new"\ncredits = 900\n'
+        'kind = "paid"\nexpiry = "P12M"\ncurrencies = ["USD"]\n'
+    )
+    runtime.mappings.reload()
+    sync_job(runtime, "shop")  # the file has nothing new: the retry alone grants the pool
+    assert list_exceptions(runtime.engine) == []
+    assert runtime.ledger.balance("acme").total == 900

@@ -56,6 +56,8 @@ class MappingsOut(BaseModel):
     version: str = Field(description="content hash of the mapping set now in force")
     catalog_entries: int
     plans: list[str]
+    exceptions_retried: int = Field(description="open exceptions applied again under the new set")
+    exceptions_resolved: int = Field(description="of those, how many applied this time")
 
 
 class SyncStarted(BaseModel):
@@ -140,12 +142,16 @@ def post_rate(body: RateIn, runtime: RuntimeDep, _caller: AdminCaller) -> RateOu
 
 @router.post("/mappings/reload", response_model=MappingsOut, responses=ADMIN_ERRORS)
 def reload_mappings(runtime: RuntimeDep, _caller: AdminCaller) -> MappingsOut:
-    """Read the mapping files again. With problems: 422 listing them, the old set stays."""
+    """Read the mapping files again, then retry the open exceptions under them (a fixed
+    mapping takes effect at once). With problems: 422 listing them, the old set stays."""
     fresh = runtime.mappings.reload()
+    retried = retry_exceptions(runtime.engine, fresh)
     return MappingsOut(
         version=fresh.version,
         catalog_entries=len(fresh.catalog),
         plans=sorted(plan.name for plan in fresh.plans),
+        exceptions_retried=retried.tried,
+        exceptions_resolved=retried.resolved,
     )
 
 

@@ -16,6 +16,7 @@ from connector.recognition.run import RecognitionRun, recognize
 from connector.reconcile.run import Reconciliation, reconcile
 from connector.runtime import Runtime
 from connector.sync.engine import RunSummary, run_sync
+from connector.sync.exceptions import retry_exceptions
 from connector.sync.inbox import process_pending
 from connector.sync.lease import LeaseHeld, held
 from connector.timeutil import utcnow
@@ -88,8 +89,10 @@ def after_sync(runtime: Runtime) -> Callable[[RunSummary], None]:
 
 
 def sync_job(runtime: Runtime, connection: str) -> RunSummary | None:
-    """Pull and apply a connection's changes (and its pending webhooks), then the rest."""
+    """Retry the connection's open exceptions (a mapping fixed since applies now), apply its
+    pending webhooks, pull and apply its changes, then expire, recognize and post."""
     try:
+        retry_exceptions(runtime.engine, runtime.mappings.current, connection)
         process_pending(runtime, connection)
         return run_sync(runtime, connection, trigger="schedule", after=after_sync(runtime))
     except LeaseHeld:

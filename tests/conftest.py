@@ -15,12 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from connector.store.engine import make_engine
 from connector.store.migrate import upgrade
 from connector.store.schema import metadata
+
+# Property tests judge results, not speed: a loaded CI machine must not fail them on time.
+settings.register_profile("creditsync", deadline=None, print_blob=True)
+settings.load_profile("creditsync")
 
 PG_URL = os.environ.get("CREDITSYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

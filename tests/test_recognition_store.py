@@ -53,8 +53,10 @@ def test_a_run_recomputes_only_touched_pools_and_resumes_them(engine: Engine) ->
     for n in range(5):
         grant(ledger, amount=1000, credits=100, effective_at=at(2026, 1, 1, 0), account=f"a{n}")
         burn(ledger, 10, at(2026, 1, 5), account=f"a{n}")
-    first = recognize(engine, month_start(2026, 2), GL)
+    reported: list[tuple[int, int]] = []
+    first = recognize(engine, month_start(2026, 2), GL, progress=lambda *p: reported.append(p))
     assert first.pools_recomputed == 5
+    assert reported and reported[-1] == (5, 5)  # the progress bar ends full
     burn(ledger, 20, at(2026, 2, 5), account="a3")
     second = recognize(engine, month_start(2026, 3), GL)
     assert (second.pools_recomputed, second.pools_replayed) == (1, 0)

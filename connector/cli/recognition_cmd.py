@@ -54,14 +54,25 @@ def recognize_cmd(
     runtime = Runtime.from_settings()
     settings = runtime.settings
     cutoff = parse_through(through, zone(settings.timezone))
-    run = recognize(
-        runtime.engine,
-        cutoff,
-        runtime.gl_accounts,
-        mode,
-        timezone=settings.timezone,
-        sinks=settings.journal_sinks,
-    )
+    with Progress(
+        TextColumn("recognizing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pools"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("recognize", total=None)
+        run = recognize(
+            runtime.engine,
+            cutoff,
+            runtime.gl_accounts,
+            mode,
+            timezone=settings.timezone,
+            sinks=settings.journal_sinks,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     console.print(
         f"recognized through {run.through.isoformat()} ({run.mode}): "
         f"{len(run.entries)} new entries ({run.late_entries} late), "

@@ -13,7 +13,7 @@ none; re-running it over unchanged data creates nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -328,11 +328,13 @@ def recognize(
     timezone: str = "UTC",
     sinks: Sequence[str] = (),
     now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RecognitionRun:
     """Recognize everything that occurred before ``through`` and post it as journal entries.
 
     ``gl`` maps (mapping_version, currency, entity) to GL accounts; ``sinks`` names outboxes to
     enqueue the new entries in (``drain`` also enqueues whatever a sink has not seen).
+    ``progress(pools done, pools to recompute)`` is called after each chunk of pools.
     """
     started = time.perf_counter()
     through = require_aware(through, "through")
@@ -374,8 +376,12 @@ def recognize(
         ).scalar_one()
         touched = _touched(conn, last, marks, through)
         work = _Work()
+        done = 0
         for chunk in loader.chunks(sorted(touched)):
             _process_chunk(conn, chunk, touched, marks, through, timezone, opening, resolve, work)
+            done += len(chunk)
+            if progress:
+                progress(done, len(touched))
         drafts = entries.drafts(work.deltas, chosen)
         dates = {d.period: entry_date(min(end_of(d.period, tz), through), tz) for d in drafts}
         made = _write(conn, run_id, drafts, dates, work.cohorts, sinks, now)

@@ -103,3 +103,20 @@ def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def cli_settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the CLI's settings at this test's database and output folder; yield the URL.
+
+    The working directory moves to ``tmp_path`` so that no stray creditsync.toml is read, and
+    the cached settings are dropped before and after so that no test sees another's.
+    """
+    from connector.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CREDITSYNC_DATABASE_URL", db_url)
+    monkeypatch.setenv("CREDITSYNC_OUTPUT_DIR", str(tmp_path / "out"))
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner, Result
 
 from connector.cli import app
 from connector.ledger.service import Ledger
-from connector.settings import get_settings
 from connector.store.engine import make_engine
 from tests.ledger_helpers import grant_request
 
 
 @pytest.fixture
-def cli(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    monkeypatch.setenv("CREDITSYNC_DATABASE_URL", db_url)
-    monkeypatch.setenv("CREDITSYNC_OUTPUT_DIR", str(tmp_path / "out"))
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
+def cli(cli_settings: str) -> str:
+    return cli_settings
 
 
 def run(*args: str) -> Result:

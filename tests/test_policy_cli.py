@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import httpx
@@ -19,7 +17,6 @@ from connector.events import SourceKey
 from connector.ledger import accounts
 from connector.ledger.models import BurnRequest, GrantRequest, PoolKind
 from connector.runtime import Runtime
-from connector.settings import get_settings
 from tests.stripe.stripe_payloads import list_envelope, meter_event, price
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -32,18 +29,13 @@ STRIPE = {
 
 
 @pytest.fixture
-def runtime(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+def runtime(cli_settings: str, monkeypatch: pytest.MonkeyPatch) -> Runtime:
     """Settings from the environment, as the command line reads them."""
-    monkeypatch.chdir(tmp_path)  # no creditsync.toml here
     monkeypatch.setattr(common.console, "width", 200)  # wide tables: no wrapped cells
-    monkeypatch.setenv("CREDITSYNC_DATABASE_URL", db_url)
-    monkeypatch.setenv("CREDITSYNC_OUTPUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("CREDITSYNC_CONNECTIONS", json.dumps({"stripe": STRIPE}))
-    get_settings.cache_clear()
     runtime = Runtime.from_settings()
     runtime.ledger.set_rate("query", "1", JAN - timedelta(days=30))
-    yield runtime
-    get_settings.cache_clear()
+    return runtime
 
 
 @pytest.fixture

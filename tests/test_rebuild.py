@@ -3,7 +3,6 @@ and a tampered pool, burn or journal row shows up as a difference."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from connector.recognition.closing import close_period
 from connector.recognition.run import recognize
 from connector.recognition.tables import journal_entries
 from connector.runtime import Runtime
-from connector.settings import get_settings
 from connector.store.tables import burns, ledger_entries, pools
 from connector.sync.engine import run_sync
 from tests.sync_helpers import ListSource, purchase, refund, runtime_for
@@ -206,14 +204,8 @@ def test_a_burn_moved_to_another_pool_is_reported(runtime: Runtime) -> None:
 
 
 @pytest.fixture
-def cli_env(
-    runtime: Runtime, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Runtime]:
-    monkeypatch.setenv("CREDITSYNC_DATABASE_URL", db_url)
-    monkeypatch.setenv("CREDITSYNC_OUTPUT_DIR", str(tmp_path / "out"))
-    get_settings.cache_clear()
-    yield runtime
-    get_settings.cache_clear()
+def cli_env(runtime: Runtime, cli_settings: str) -> Runtime:
+    return runtime
 
 
 def run(*args: str) -> tuple[int, str]:

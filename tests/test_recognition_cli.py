@@ -13,22 +13,16 @@ from typer.testing import CliRunner
 
 from connector.cli import recognition_cmd
 from connector.ledger.service import Ledger
-from connector.settings import get_settings
 from connector.store.engine import make_engine
 from tests.test_recognition_helpers import at, burn, grant, new_ledger
 
 
 @pytest.fixture
-def ledger(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
-    monkeypatch.chdir(tmp_path)  # no creditsync.toml here
+def ledger(cli_settings: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
     monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setenv("CREDITSYNC_DATABASE_URL", db_url)
-    monkeypatch.setenv("CREDITSYNC_OUTPUT_DIR", str(tmp_path / "out"))
-    get_settings.cache_clear()
-    engine = make_engine(db_url)
+    engine = make_engine(cli_settings)
     yield new_ledger(engine)
     engine.dispose()
-    get_settings.cache_clear()
 
 
 @pytest.fixture

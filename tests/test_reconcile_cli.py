@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,13 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from connector.cli import reconcile_cmd
-from connector.settings import get_settings
 from tests.test_reconcile import seed_account, seed_duplicate, seed_missing
 from tests.test_reconcile_helpers import OCT, Book, build_book, path_of
 
 
 @pytest.fixture
-def book(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Book]:
-    built = build_book(db_url, tmp_path)
-    monkeypatch.setenv("CREDITSYNC_DATABASE_URL", db_url)
-    monkeypatch.setenv("CREDITSYNC_OUTPUT_DIR", str(tmp_path / "out"))
-    get_settings.cache_clear()
-    yield built
-    get_settings.cache_clear()
+def book(db_url: str, tmp_path: Path, cli_settings: str) -> Book:
+    return build_book(db_url, tmp_path)
 
 
 def run(*args: str) -> tuple[int, str]:

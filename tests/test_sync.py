@@ -115,23 +115,17 @@ def test_unmapped_items_and_orphan_refunds_wait_as_exceptions_and_retry(
 
 
 def test_files_source_sync_through_the_cli(
-    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, tmp_path: Path, cli_settings: str
 ) -> None:
     from typer.testing import CliRunner
 
     from connector.cli import app
-    from connector.settings import get_settings
 
     path = write_jsonl(tmp_path / "p.jsonl", [purchase("ord_1"), purchase("ord_2", "mystery")])
-    monkeypatch.setenv("CREDITSYNC_DATABASE_URL", runtime.settings.database_url)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["sync", "--platform", "files", "--path", str(path)])
-        again = CliRunner().invoke(app, ["sync", "--platform", "files", "--path", str(path)])
-        listed = CliRunner().invoke(app, ["exceptions"])
-        runs = CliRunner().invoke(app, ["runs"])
-    finally:
-        get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["sync", "--platform", "files", "--path", str(path)])
+    again = CliRunner().invoke(app, ["sync", "--platform", "files", "--path", str(path)])
+    listed = CliRunner().invoke(app, ["exceptions"])
+    runs = CliRunner().invoke(app, ["runs"])
     assert result.exit_code == 0, result.output
     assert "granted" in result.output and "unmapped" in result.output
     assert again.exit_code == 0

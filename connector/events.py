@@ -110,6 +110,18 @@ class Void(_Event):
     target_object: str = Field(min_length=1)
 
 
+class RefundFailed(_Event):
+    """A refund (or credit note refund) that the platform reports as failed after the fact.
+
+    The money never left, so the clawback the refund made is undone: its credits and deferred
+    revenue come back. ``refund`` is the source key of the refund event being undone.
+    """
+
+    kind: Literal["refund_failed"] = "refund_failed"
+    refund: SourceKey
+    target_object: str = Field(min_length=1, description="the purchase's source object id")
+
+
 CanonicalEvent = Annotated[
-    Purchase | CreditNote | Refund | Dispute | Void, Field(discriminator="kind")
+    Purchase | CreditNote | Refund | Dispute | Void | RefundFailed, Field(discriminator="kind")
 ]

@@ -91,6 +91,9 @@ def test_applying_a_failure_twice_changes_nothing(runtime: Runtime) -> None:
     failure = refund_failed("rf_1", "re_1", "inv_1", at(2, 20))
     sync(runtime, failure)
     sync(runtime, failure)
+    # The platform reports the same failure again, as another event (refund.updated, then
+    # refund.failed): the refund is undone once.
+    sync(runtime, refund_failed("rf_2", "re_1", "inv_1", at(2, 21)))
     with runtime.engine.begin() as conn:
         again = apply_refund_failed(conn, failure)
     assert again is not None and [(u.credits, u.to_deferred) for u in again] == [(300, 0)]

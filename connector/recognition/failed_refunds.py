@@ -5,7 +5,11 @@ The money never left, so each pool the refund touched gets back the credits it l
 revenue and the contra revenue, as recognition replayed that refund. The reversal is recorded as
 a ``reversal`` money event (signed as a change: amount -F, to_deferred and contra negative) at
 the failure's moment; recognition posts the mirror of the refund's entry and starts the next
-segment from the deferred and credits that came back. Idempotent on the failure's source key.
+segment from the deferred and credits that came back.
+
+A refund is undone once, whichever failure says so: a platform may report one failure twice
+(Stripe sends ``refund.updated`` and ``refund.failed``), so the reversal and the ledger entries
+are keyed by the refund (``undo_reference``), not by the failure event.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from connector.events import RefundFailed
+from connector.events import RefundFailed, SourceKey
+from connector.ledger import accounts
 from connector.ledger.models import EntryKind
 from connector.ledger.pools import give_back, last_entry_id, pools_for_object
 from connector.recognition.refund import RefundSplit
-from connector.recognition.refunds import history
+from connector.recognition.refunds import history, require_reference
 from connector.recognition.stream import Step, apply
 from connector.recognition.tables import recognition_money
 from connector.store.tables import ledger_entries
@@ -34,6 +39,11 @@ class RefundUndone:
     contra: int  # back to revenue
 
 
+def undo_reference(refund: SourceKey) -> str:
+    """The reference of what undoes ``refund``, in the ledger and in the money events."""
+    return require_reference(f"failed:{refund}")
+
+
 def apply_refund_failed(conn: Connection, event: RefundFailed) -> list[RefundUndone] | None:
     """Undo the refund ``event.refund`` on the pools of ``event.target_object``.
 
@@ -41,7 +51,7 @@ def apply_refund_failed(conn: Connection, event: RefundFailed) -> list[RefundUnd
     to apply once the refund does). Applying the same failure again changes nothing.
     """
     refund_ref = str(event.refund)
-    reference = str(event.source)
+    reference = undo_reference(event.refund)
     targets = pools_for_object(conn, event.source.platform, event.target_object)
     ids = [p.id for p in targets]
     if not ids:
@@ -70,6 +80,8 @@ def apply_refund_failed(conn: Connection, event: RefundFailed) -> list[RefundUnd
         ).all()
     )
     undone = []
+    for account_id in sorted({p.account_id for p in targets}):
+        accounts.lock(conn, account_id)  # burns change what the refund's replay sees
     for pool in targets:
         if pool.id not in refunds and pool.id not in clawed:
             continue

@@ -46,7 +46,7 @@ class RefundApplied:
     replayed: bool = False
 
 
-def _require_reference(reference: str) -> str:
+def require_reference(reference: str) -> str:
     if not isinstance(reference, str) or not reference.strip():
         raise InvalidInput("reference", "is empty", "pass the refund's or dispute's platform id")
     if len(reference) > MAX_REFERENCE:
@@ -137,7 +137,7 @@ def apply_refund(
     """
     if require_minor_units(amount, "amount") <= 0:
         raise InvalidInput("amount", f"{amount} is not positive", "refund at least one minor unit")
-    reference = _require_reference(reference)
+    reference = require_reference(reference)
     occurred_at = require_aware(occurred_at, "occurred_at")
     revenue = _lock_pool(conn, pool_id)
     previous = _existing(conn, pool_id, reference)
@@ -191,7 +191,7 @@ def apply_void(
     moment, so consumption that arrives later with an earlier occurred_at shrinks it (the change
     posts in the first open period).
     """
-    reference = _require_reference(reference)
+    reference = require_reference(reference)
     occurred_at = require_aware(occurred_at, "occurred_at")
     _lock_pool(conn, pool_id)
     previous = _existing(conn, pool_id, reference)

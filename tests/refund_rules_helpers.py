@@ -11,13 +11,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from connector.events import CanonicalEvent, Refund, RefundFailed, SourceKey
+from connector.events import CanonicalEvent, RefundFailed, SourceKey
 from connector.ledger.models import BurnRequest
 from connector.rebuild.verify import rebuild
 from connector.recognition import subledger
 from connector.recognition.run import recognize
 from connector.recognition.state import FIGURE_NAMES
-from connector.recognition.tables import recognition_deltas
+from connector.recognition.tables import recognition_deltas, recognition_money
 from connector.runtime import Runtime
 from connector.settings import EXAMPLE_MAPPINGS, Settings
 from connector.store.tables import pools
@@ -81,16 +81,6 @@ def burn(runtime: Runtime, key: str, credits: int, moment: datetime) -> None:
     runtime.ledger.burn(BurnRequest("acme", key, "query", credits, moment))
 
 
-def refund(key: str, target: str, amount: int, moment: datetime) -> Refund:
-    return Refund(
-        source=SourceKey(platform="files", object_id=key),
-        occurred_at=moment,
-        currency="USD",
-        target_object=target,
-        amount=amount,
-    )
-
-
 def refund_failed(key: str, refund_key: str, target: str, moment: datetime) -> RefundFailed:
     return RefundFailed(
         source=SourceKey(platform="files", object_id=key),
@@ -110,6 +100,18 @@ def credits_left(runtime: Runtime, target: str) -> dict[str, int]:
             )
         ).all()
     return {part: int(left) for part, left in rows}
+
+
+def money_events(runtime: Runtime, kind: str) -> list[tuple[int, int, int, int]]:
+    """(amount, credits, to_deferred, contra) of each recorded money event of ``kind``."""
+    m = recognition_money.c
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(
+            select(m.amount, m.credits, m.to_deferred, m.contra)
+            .where(m.kind == kind)
+            .order_by(m.id)
+        ).all()
+    return [(r.amount, r.credits, r.to_deferred, r.contra) for r in rows]
 
 
 def assert_consistent(runtime: Runtime, through: datetime) -> None:

@@ -20,11 +20,10 @@ from tests.refund_rules_helpers import (
     burn,
     credits_left,
     figures_at,
-    refund,
     refund_rules_runtime,
     sync,
 )
-from tests.sync_helpers import purchase
+from tests.sync_helpers import purchase, refund
 
 
 @pytest.fixture
@@ -66,16 +65,22 @@ def test_with_nothing_deferred_a_partial_refund_claws_back_in_step_with_the_unre
 def test_a_refund_that_empties_the_credits_recognizes_what_is_still_deferred(
     runtime: Runtime,
 ) -> None:
-    # 1,000 credits for 1,000; 999 consumed; a refund of 1 (k = round(1 x 1 / 1) = 1) takes the
-    # last credit, and the 0 left deferred has nothing to deliver.
-    sync(runtime, purchase("inv_r", "credits-1k", net_amount=1_000, at=at(1, 5)))
-    burn(runtime, "b1", 997, at(1, 10))
-    sync(runtime, refund("re_1", "inv_r", 2, at(1, 20)))  # D = 3, Q = 3: k = 2
-    assert credits_left(runtime, "inv_r") == {"paid": 1}
-    sync(runtime, refund("re_2", "inv_r", 1, at(1, 21)))  # D = 1, Q = 1: k = 1, nothing left
+    # 10 credits for 100; 7 consumed: revenue 70, D = 30, Q = 3. A refund of 26 claws back
+    # k = round(3 x 26 / 30) = round(2.6) = 3 credits and reverses 26 of deferred: the 4 left
+    # deferred have no credit left to deliver, so they are revenue at the refund.
+    sync(runtime, purchase("inv_r", "credits-10", net_amount=100, at=at(1, 5)))
+    burn(runtime, "b1", 7, at(1, 10))
+    sync(runtime, refund("re_1", "inv_r", 26, at(1, 20)))
     assert credits_left(runtime, "inv_r") == {"paid": 0}
-    figures = figures_at(runtime, "inv_r", at(2, 1))
-    assert (figures["revenue"], figures["refunded"], figures["deferred"]) == (997, 3, 0)
+    before = figures_at(runtime, "inv_r", at(1, 20))
+    after = figures_at(runtime, "inv_r", at(1, 21))
+    assert (before["revenue"], before["deferred"]) == (70, 30)
+    assert (after["revenue"], after["refunded"], after["contra"], after["deferred"]) == (
+        74,
+        26,
+        0,
+        0,
+    )
     assert_consistent(runtime, at(2, 1, 0))
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from connector.recognition.failed_refunds import apply_refund_failed
 from connector.recognition.run import recognize
-from connector.recognition.tables import journal_entries, recognition_money
+from connector.recognition.tables import journal_entries
 from connector.runtime import Runtime
 from connector.sync.exceptions import OPEN, list_exceptions
 from tests.refund_rules_helpers import (
@@ -20,12 +20,12 @@ from tests.refund_rules_helpers import (
     burn,
     credits_left,
     figures_at,
-    refund,
+    money_events,
     refund_failed,
     refund_rules_runtime,
     sync,
 )
-from tests.sync_helpers import purchase
+from tests.sync_helpers import purchase, refund
 
 
 @pytest.fixture
@@ -71,16 +71,7 @@ def test_a_failed_refund_beyond_the_deferred_balance_gives_back_the_contra_reven
     assert credits_left(runtime, "inv_1") == {"paid": 0}
     sync(runtime, refund_failed("rf_1", "re_1", "inv_1", at(2, 20)))
     assert credits_left(runtime, "inv_1") == {"paid": 100}
-    with runtime.engine.connect() as conn:
-        reversal = conn.execute(
-            select(
-                recognition_money.c.amount,
-                recognition_money.c.credits,
-                recognition_money.c.to_deferred,
-                recognition_money.c.contra,
-            ).where(recognition_money.c.kind == "reversal")
-        ).one()
-    assert tuple(reversal) == (-300, 100, -100, -200)
+    assert money_events(runtime, "reversal") == [(-300, 100, -100, -200)]
     figures = figures_at(runtime, "inv_1", at(3, 1))
     assert (figures["revenue"], figures["contra"], figures["deferred"]) == (900, 0, 100)
     assert_consistent(runtime, at(3, 1, 0))
@@ -98,11 +89,7 @@ def test_applying_a_failure_twice_changes_nothing(runtime: Runtime) -> None:
         again = apply_refund_failed(conn, failure)
     assert again is not None and [(u.credits, u.to_deferred) for u in again] == [(300, 0)]
     assert credits_left(runtime, "inv_1") == {"paid": 600}
-    with runtime.engine.connect() as conn:
-        reversals = conn.execute(
-            select(recognition_money.c.id).where(recognition_money.c.kind == "reversal")
-        ).all()
-    assert len(reversals) == 1
+    assert money_events(runtime, "reversal") == [(-300, 300, -300, 0)]
     assert_consistent(runtime, at(3, 1, 0))
 
 

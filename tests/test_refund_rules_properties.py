@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from connector.errors import InsufficientCredits
 from connector.events import RefundFailed, SourceKey
-from connector.ledger.models import BreakageMethod, PoolKind
+from connector.ledger.models import BreakageMethod, Pool, PoolKind
 from connector.ledger.pools import pools_for_object
 from connector.recognition.failed_refunds import apply_refund_failed
 from connector.recognition.line_refunds import apply_line_refund
@@ -40,6 +40,12 @@ steps = st.lists(
     ),
     max_size=12,
 )
+
+
+def unrefunded(conn: Connection, amount: int) -> tuple[list[Pool], int]:
+    """The purchase's pools and the part of its amount not refunded yet."""
+    targets = pools_for_object(conn, "test", "inv")
+    return targets, amount - sum(refunded_so_far(conn, [p.id for p in targets]).values())
 
 
 def run_scenario(
@@ -69,8 +75,7 @@ def run_scenario(
                 burn(ledger, op[1], moment)
         elif op[0] == "refund":
             with engine.begin() as conn:
-                targets = pools_for_object(conn, "test", "inv")
-                left = amount - sum(refunded_so_far(conn, [p.id for p in targets]).values())
+                targets, left = unrefunded(conn, amount)
                 share = left * op[1] // 100
                 if 0 < share < left:
                     reference = f"test:re-{uuid.uuid4().hex[:8]}:"
@@ -92,8 +97,7 @@ def run_scenario(
         check_pools_at(engine, moment + timedelta(seconds=1))
     end = day(len(ops) + 1)
     with engine.begin() as conn:
-        targets = pools_for_object(conn, "test", "inv")
-        left = amount - sum(refunded_so_far(conn, [p.id for p in targets]).values())
+        targets, left = unrefunded(conn, amount)
         apply_line_refund(conn, targets, left, "test:re-full:", end)
         assert {p.id: 0 for p in targets} == {
             p.id: p.credits_remaining for p in pools_for_object(conn, "test", "inv")

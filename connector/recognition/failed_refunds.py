@@ -79,9 +79,9 @@ def apply_refund_failed(conn: Connection, event: RefundFailed) -> list[RefundUnd
             )
         ).all()
     )
-    undone = []
     for account_id in sorted({p.account_id for p in targets}):
         accounts.lock(conn, account_id)  # burns change what the refund's replay sees
+    undone = []
     for pool in targets:
         if pool.id not in refunds and pool.id not in clawed:
             continue

@@ -23,6 +23,20 @@ NOW = datetime(2026, 1, 10, tzinfo=UTC)
 API_KEY = "sk_test_51Qx0000000000000000000000"
 
 
+def completed_cursor(since: int) -> dict[str, Any]:
+    """A source cursor whose every stream, the Events API included, is done up to ``since``."""
+    streams = [
+        "paid_invoices",
+        "checkout_sessions",
+        "void_invoices",
+        "credit_notes",
+        "refunds",
+        "disputes",
+        "events",
+    ]
+    return {"version": 1, "since": dict.fromkeys(streams, since)}
+
+
 class Sleeps(list[float]):
     """Records the waits the retry policy asked for, without waiting."""
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from stripe_fake import NOW, FakeStripe
+from stripe_fake import NOW, FakeStripe, completed_cursor
 from stripe_payloads import (
     CREATED,
     PAID_AT,
@@ -347,19 +347,6 @@ def test_disputes_lost_and_won_are_reported_open_ones_are_not(
     assert disputes["du_lost"].target_object == "in_tax"
     assert disputes["du_lost"].amount == 10_000
     assert len(fake.gets("/v1/invoice_payments")) == 1  # one lookup per payment, cached
-
-
-def completed_cursor(since: int) -> dict[str, Any]:
-    streams = [
-        "paid_invoices",
-        "checkout_sessions",
-        "void_invoices",
-        "credit_notes",
-        "refunds",
-        "disputes",
-        "events",
-    ]
-    return {"version": 1, "since": dict.fromkeys(streams, since)}
 
 
 def test_a_later_run_starts_each_stream_an_overlap_before_its_cursor(

@@ -115,11 +115,13 @@ def _parse(event: Mapping[str, Any], lookup_keys_needed: bool) -> WebhookResult:
     event_type = str(event["type"])
     if event_type not in HANDLED_OBJECTS:
         return WebhookResult(event_id=event_id, event_type=event_type, ignored=True)
-    obj = (event.get("data") or {}).get("object") or {}
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
     expected = HANDLED_OBJECTS[event_type]
-    if obj.get("object") != expected:
+    if not isinstance(obj, Mapping) or obj.get("object") != expected:
+        found = obj.get("object") if isinstance(obj, Mapping) else None
         raise WebhookRejected(
-            f"{event_type} event {event_id} carries a {obj.get('object')!r} object, "
+            f"{event_type} event {event_id} carries a {found!r} object, "
             f"not the {expected!r} this event type always carries"
         )
     try:
@@ -129,7 +131,12 @@ def _parse(event: Mapping[str, Any], lookup_keys_needed: bool) -> WebhookResult:
     if event.get("api_version") != API_VERSION:
         # Rendered in the account's or endpoint's version, not ours: read it again in ours.
         return WebhookResult(event_id, event_type, fetch_hints=[str(ref)])
-    events, needs_fetch = _from_payload(event_type, obj, lookup_keys_needed)
+    try:
+        events, needs_fetch = _from_payload(event_type, obj, lookup_keys_needed)
+    except (KeyError, TypeError, ValueError):
+        # A payload that does not parse is never guessed at: the API's copy is read instead,
+        # and if that fails too the delivery stays in the inbox with the error.
+        events, needs_fetch = [], True
     hints = [str(ref)] if needs_fetch else []
     return WebhookResult(event_id=event_id, event_type=event_type, events=events, fetch_hints=hints)
 
@@ -179,7 +186,12 @@ def receive(
         event = json.loads(body)
     except ValueError:
         raise WebhookRejected("signed webhook body is not JSON") from None
-    if not isinstance(event, dict) or event.get("object") != "event" or "id" not in event:
+    if (
+        not isinstance(event, dict)
+        or event.get("object") != "event"
+        or "id" not in event
+        or not isinstance(event.get("type"), str)
+    ):
         raise WebhookRejected("signed webhook body is not a Stripe event")
     return _parse(event, lookup_keys_needed)
 

@@ -151,6 +151,24 @@ def test_an_event_whose_object_is_not_the_type_its_event_type_carries_is_refused
         deliver(event("evt_x", "charge.dispute.closed", charge("ch_1")))
 
 
+@pytest.mark.parametrize("data", [{"object": "in_1"}, {"object": None}, {}, "in_1"])
+def test_a_signed_event_without_an_object_is_refused_not_a_crash(data: Any) -> None:
+    payload = event("evt_x", "invoice.paid", invoice())
+    payload["data"] = data
+
+    with pytest.raises(WebhookRejected, match="carries a None object"):
+        deliver(payload)
+
+
+def test_a_payload_of_our_version_that_does_not_parse_is_read_again_through_the_api() -> None:
+    broken = invoice("in_broken")
+    del broken["lines"]["data"][0]["amount"]
+
+    result = deliver(event("evt_b", "invoice.paid", broken))
+
+    assert (result.events, result.fetch_hints) == ([], ["invoice:in_broken"])
+
+
 # -- events rendered in another API version are re-read, never parsed --------------------------
 
 

@@ -10,13 +10,14 @@ documents.
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import inspect
-import re
 import types
 import typing
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, ForwardRef
 
 from stripe._list_object import ListObject
@@ -32,14 +33,17 @@ class Mismatch:
         return f"{self.path}: {self.problem}"
 
 
-_IMPORT = re.compile(r"^\s*from (stripe[\w.]*) import (\w+)$", re.MULTILINE)
-
-
 @functools.cache
-def _imports_of(module_name: str) -> dict[str, str]:
-    """Name -> module of the classes a SDK module imports (forward references name them)."""
-    source = inspect.getsource(importlib.import_module(module_name))
-    return {name: module for module, name in _IMPORT.findall(source)}
+def _imports_of(module_name: str) -> dict[str, tuple[str, str]]:
+    """Name -> (module, class) of what a SDK module imports, ``as`` renames included: its
+    forward references (imported only for type checking) name these."""
+    tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
+    return {
+        alias.asname or alias.name: (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("stripe")
+        for alias in node.names
+    }
 
 
 def _resolve(annotation: Any, module_name: str) -> Any:
@@ -48,10 +52,11 @@ def _resolve(annotation: Any, module_name: str) -> Any:
         annotation = annotation.__forward_arg__
     if not isinstance(annotation, str):
         return annotation
-    home = _imports_of(module_name).get(annotation)
-    if home is None:
-        return getattr(importlib.import_module(module_name), annotation, Any)
-    return getattr(importlib.import_module(home), annotation)
+    home, name = _imports_of(module_name).get(annotation, (module_name, annotation))
+    found = getattr(importlib.import_module(home), name, None)
+    if found is None:  # never pass a field unchecked because its type could not be found
+        raise LookupError(f"{module_name} names {annotation!r}, which the SDK does not define")
+    return found
 
 
 _SCALARS: dict[Any, tuple[type, ...]] = {
@@ -59,6 +64,7 @@ _SCALARS: dict[Any, tuple[type, ...]] = {
     int: (int,),
     float: (int, float),
     bool: (bool,),
+    Decimal: (str,),  # Stripe sends decimals as strings ("1000.5"), never as JSON numbers
 }
 
 
@@ -166,10 +172,15 @@ def _check_object(value: Any, cls: type[Any], path: str) -> list[Mismatch]:
 
 def _check_scalar(value: Any, annotation: Any, path: str) -> list[Mismatch]:
     accepted = _SCALARS.get(annotation)
-    if accepted is None:
-        return []  # a type the payload cannot express more precisely than JSON does
+    if accepted is None:  # never pass a field unchecked because its type is not understood
+        raise TypeError(f"{path}: no rule for the SDK type {annotation!r}")
     if isinstance(value, bool) and bool not in accepted:
         return [Mismatch(path, f"expected {annotation.__name__}, got a boolean")]
     if not isinstance(value, accepted):
         return [Mismatch(path, f"expected {annotation.__name__}, got {type(value).__name__}")]
+    if annotation is Decimal:
+        try:
+            Decimal(value)
+        except InvalidOperation:
+            return [Mismatch(path, f"{value!r} is not a decimal string")]
     return []

@@ -168,8 +168,22 @@ def _with(payload: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
             "$.lines.data[0].pricing.price_details.product: expected str",
         ),
         (stripe.Refund, _with(p.refund(), "amount", "100"), "$.amount: expected int"),
+        (
+            stripe.Price,
+            _with(p.price(), "unit_amount_decimal", 10_000),
+            "$.unit_amount_decimal: expected Decimal",
+        ),
     ],
-    ids=["enum", "nullable", "nested required", "unknown", "stub", "nested type", "type"],
+    ids=[
+        "enum",
+        "nullable",
+        "nested required",
+        "unknown",
+        "stub",
+        "nested type",
+        "type",
+        "decimal",
+    ],
 )
 def test_the_check_reports_each_kind_of_drift(
     cls: type[Any], payload: dict[str, Any], expected: str

@@ -58,6 +58,7 @@ from connector.settings import Connection
 from connector.sync import inbox
 from connector.sync.engine import run_sync
 from connector.sync.exceptions import list_exceptions
+from tests.refund_rules_helpers import assert_consistent
 from tests.sync_helpers import runtime_for
 
 SECRET = "whsec_live_0123456789"
@@ -66,6 +67,7 @@ RECEIVED = datetime.fromtimestamp(SENT_AT + 2, UTC)
 OLDER_VERSION = "2024-06-20"
 BUNDLE_PRICE = "price_1QpX7rLkd8Hs2mFa0bN7Tq4e"  # mappings/examples/stripe.toml: 10k + 2k bonus
 UNTIL = int(NOW.timestamp())
+LATER = datetime.fromtimestamp(PAID_AT + 30 * 86_400, UTC)  # after every scenario's last event
 
 
 def deliver(payload: dict[str, Any]) -> WebhookResult:
@@ -269,14 +271,19 @@ def test_a_paid_line_without_price_or_quantity_becomes_an_unreadable_event_namin
 # -- refunds that fail after the fact -----------------------------------------------------------
 
 
-def add_failed_refund(fake: FakeStripe, refund_id: str = "re_f", **fields: Any) -> dict[str, Any]:
-    failed = fake.add("/v1/refunds", refund(refund_id, amount=5_500, status="failed", **fields))
+def add_failure_booking(fake: FakeStripe, refund_id: str = "re_f", amount: int = 5_500) -> None:
+    """The balance transaction with which Stripe books a refund's failure."""
     fake.add(
         "/v1/balance_transactions",
         balance_transaction(
-            f"txn_fail_{refund_id}", amount=5_500, created=PAID_AT + 5 * 86_400, source=refund_id
+            f"txn_fail_{refund_id}", amount=amount, created=PAID_AT + 5 * 86_400, source=refund_id
         ),
     )
+
+
+def add_failed_refund(fake: FakeStripe, refund_id: str = "re_f", **fields: Any) -> dict[str, Any]:
+    failed = fake.add("/v1/refunds", refund(refund_id, amount=5_500, status="failed", **fields))
+    add_failure_booking(fake, refund_id)
     return failed
 
 
@@ -411,6 +418,7 @@ def test_an_older_version_invoice_paid_delivery_grants_its_credits(
     )
 
     assert runtime.ledger.balance("cus_1").total == 12_000  # 10,000 credits + 2,000 bonus
+    assert_consistent(runtime, LATER)
 
 
 def test_a_dp_dispute_lost_after_the_purchase_takes_the_credits_back(
@@ -424,6 +432,7 @@ def test_a_dp_dispute_lost_after_the_purchase_takes_the_credits_back(
 
     assert runtime.ledger.balance("cus_1").total == 0
     assert list_exceptions(runtime.engine) == []
+    assert_consistent(runtime, LATER)
 
 
 def test_a_synced_unreadable_line_is_an_open_exception_and_the_run_goes_on(
@@ -440,3 +449,23 @@ def test_a_synced_unreadable_line_is_an_open_exception_and_the_run_goes_on(
     assert {code for code, _ in found.values()} == {"unreadable"}
     assert "line il_no_price" in found["stripe:in_odd:il_no_price"][1]
     assert summary.report.counts["unreadable.unreadable"] == 2
+    assert_consistent(runtime, LATER)
+
+
+@pytest.mark.parametrize("event_type", ["refund.failed", "refund.updated"])
+def test_a_refund_that_fails_after_it_applied_gives_the_credits_back(
+    runtime: Runtime, fake: FakeStripe, event_type: str
+) -> None:
+    paid = add_paid_invoice(fake)
+    refunded = fake.add("/v1/refunds", refund("re_f", amount=11_000))
+    accept_and_process(runtime, event("evt_paid", "invoice.paid", paid))
+    accept_and_process(runtime, event("evt_refund", "refund.created", refunded))
+    assert runtime.ledger.balance("cus_1").total == 0
+
+    refunded.update(refund("re_f", amount=11_000, status="failed"))  # Stripe's answer from now
+    add_failure_booking(fake, amount=11_000)
+    accept_and_process(runtime, event("evt_failed", event_type, refunded))
+
+    assert runtime.ledger.balance("cus_1").total == 12_000
+    assert list_exceptions(runtime.engine) == []
+    assert_consistent(runtime, LATER)

@@ -101,6 +101,8 @@ def serve_workers(
         workers=workers,
         log_level=log_level,
         server_header=False,
+        # a worker answers the supervisor's pings once its app is built: give a loaded host time
+        timeout_worker_healthcheck=60,
     )
 
 

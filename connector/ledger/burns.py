@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,14 +73,23 @@ def request_hash(req: BurnRequest) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def allocate(available: Sequence[Pool], credits: int, order: str | None) -> list[Allocation]:
-    """Take ``credits`` from pools in policy order; the caller checked that enough exist."""
+def allocate(
+    available: Sequence[Pool],
+    credits: int,
+    order: str | None,
+    taken: Mapping[int, int] | None = None,
+) -> list[Allocation]:
+    """Take ``credits`` from pools in policy order; the caller checked that enough exist.
+
+    ``taken`` is what earlier burns of the same batch already took from each pool.
+    """
+    taken = taken or {}
     allocations = []
     left = credits
     for pool in in_order(list(available), order):
         if left == 0:
             break
-        take = min(left, pool.credits_remaining)
+        take = min(left, pool.credits_remaining - taken.get(pool.id, 0))
         allocations.append(Allocation(pool_id=pool.id, credits=take))
         left -= take
     return allocations
@@ -292,23 +301,20 @@ def _plan(
     if credits > MAX_CREDITS:
         raise InvalidInput("units", f"{req.units} units cost more credits than can be stored")
     candidates = context.pools[req.account_id]
-    left = [
-        dataclasses.replace(pool, credits_remaining=pool.credits_remaining - taken.get(pool.id, 0))
-        for pool in candidates
-    ]
     usable = [
         pool
-        for pool in left
-        if pool.credits_remaining > 0 and pool_store.usable_at(pool, req.occurred_at)
+        for pool in candidates
+        if pool.credits_remaining > taken.get(pool.id, 0)
+        and pool_store.usable_at(pool, req.occurred_at)
     ]
-    available = sum(pool.credits_remaining for pool in usable)
+    available = sum(pool.credits_remaining - taken.get(pool.id, 0) for pool in usable)
     overage = 0
     if credits > available:
         if not policy.allow_overage:
             raise InsufficientCredits(req.account_id, credits, available)
         overage = credits - available
     before = balance_now(candidates, taken, now)
-    allocations = allocate(usable, credits - overage, policy.consumption_order)
+    allocations = allocate(usable, credits - overage, policy.consumption_order, taken)
     for a in allocations:
         taken[a.pool_id] = taken.get(a.pool_id, 0) + a.credits
     row = {
@@ -357,9 +363,19 @@ def _write(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None
     if conn.dialect.name == "postgresql":
         _write_postgresql(conn, planned, now)
         return
-    ids = conn.execute(_INSERT_BURNS, [step.row for step in planned]).scalars().all()
-    for step, burn_id in zip(planned, ids, strict=True):
-        step.burn_id = burn_id
+    # A plain executemany (SQLite drivers batch it; RETURNING would go row by row), then the
+    # new ids read back by key: the write lock is held, so no one else can have written them.
+    conn.execute(burns.insert(), [step.row for step in planned])
+    found = conn.execute(
+        _EARLIER_OF,
+        {
+            "accounts": sorted({s.request.account_id for s in planned}),
+            "keys": sorted({s.request.idempotency_key for s in planned}),
+        },
+    )
+    ids = {(row.account_id, row.idempotency_key): row.id for row in found}
+    for step in planned:
+        step.burn_id = ids[(step.request.account_id, step.request.idempotency_key)]
     entries = [
         {
             "pool_id": a.pool_id,
@@ -389,7 +405,6 @@ def _pool_totals(planned: Sequence[_Planned]) -> dict[int, int]:
     return totals
 
 
-_INSERT_BURNS = burns.insert().returning(burns.c.id, sort_by_parameter_order=True)
 _TAKE_FROM_POOL = (
     update(pools)
     .where(pools.c.id == bindparam("pool"))

@@ -94,7 +94,7 @@ def test_settings_come_from_creditsync_toml_and_the_environment_wins(
     (tmp_path / "creditsync.toml").write_text(
         'host = "0.0.0.0"\nport = 8800\n'
         "[schedule]\nexpire_every_minutes = 30\n"
-        '[[api_tokens]]\ntoken = "from-toml"\nscopes = ["admin"]\n'
+        '[[api_tokens]]\ntoken = "from-toml-7f3a9c1e5b2d8f4a6c0e"\nscopes = ["admin"]\n'
         '[connections.files]\nplatform = "files"\nsettings = { path = "in.jsonl" }\n'
     )
     monkeypatch.setenv("CREDITSYNC_PORT", "8900")
@@ -135,7 +135,7 @@ def test_invalid_settings_are_listed_without_their_values(
     )
     monkeypatch.setenv("CREDITSYNC_PORT", "not-a-port")
     result = CliRunner().invoke(cli(), ["config", "show"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "api_tokens.0.scopes" in result.output
     assert "port" in result.output
     assert API_TOKEN not in result.output

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from connector.cli.common import console
+from connector.cli.common import console, fails_cleanly
 from connector.settings import get_settings
 from mappings.loader import CheckResult, check
 from mappings.model import MappingSet
@@ -59,6 +59,7 @@ def summary(result: CheckResult) -> str:
 
 
 @mappings_app.command("check")
+@fails_cleanly
 def check_command(files: PathsArgument = None) -> None:
     """Validate mapping files; print every problem with its file, entry and field."""
     console.print(summary(_checked(files)), markup=False, highlight=False, soft_wrap=True)
@@ -99,6 +100,7 @@ def catalog_table(mappings: MappingSet) -> Table:
 
 
 @mappings_app.command("show")
+@fails_cleanly
 def show_command(files: PathsArgument = None) -> None:
     """Print the effective catalog: every item, what it grants and how its revenue is treated."""
     result = _checked(files)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from connector.cli.common import console, fails_cleanly, open_engine
+from connector.cli.common import console, fails_cleanly, open_engine, open_runtime
 from connector.policy import store
-from connector.policy.jobs import PassSummary, run_policy
-from connector.runtime import Runtime
+
+if TYPE_CHECKING:  # the jobs' HTTP client loads when they run
+    from connector.policy.jobs import PassSummary
 
 policy_app = typer.Typer(
     help="Low-balance policy: alerts, auto-refills and overage billed as usage.",
@@ -120,7 +121,9 @@ def run_command(
     ] = None,
 ) -> None:
     """Charge pending refills, report pending overage and deliver pending alerts, once."""
-    runtime = Runtime.from_settings()
+    from connector.policy.jobs import run_policy
+
+    runtime = open_runtime()
     url = notify_url or runtime.settings.notify_url
     results = run_policy(runtime, url if isinstance(url, str) and url else None)
     console.print(summary_table(results))

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.cli.common import console, fails_cleanly
+from connector.cli.common import console, fails_cleanly, open_runtime
 from connector.errors import InvalidInput
 from connector.rebuild.diff import Mismatch
 from connector.rebuild.verify import RebuildResult, rebuild
-from connector.reconcile import output
 from connector.reconcile.plan import RepairAction
 from connector.reconcile.run import Reconciliation, plan_repairs, reconcile, repair
-from connector.runtime import Runtime
 from connector.settings import get_settings
 from connector.timeutil import utcnow
+
+if TYPE_CHECKING:  # output writes XLSX (openpyxl): loaded by the commands that use it
+    from connector.reconcile import output
 
 SHOWN = 200
 
@@ -51,6 +52,8 @@ def _emit(
     path: Path | None,
     actions: Sequence[RepairAction] = (),
 ) -> None:
+    from connector.reconcile import output
+
     if fmt is output.Format.XLSX:
         assert path is not None
         written = output.write_xlsx(result, path, actions)
@@ -94,13 +97,15 @@ def reconcile_command(
 ) -> None:
     """Compare what each sink holds for a period with creditsync's entries, and tie out the
     deferred revenue. Exit status 1 when anything differs."""
+    from connector.reconcile import output
+
     chosen = output.parse_format(fmt)
     if chosen is output.Format.XLSX and path is None:
         raise InvalidInput("output", "XLSX needs a file", "add --output reconcile.xlsx")
     if yes and not do_repair:
         raise InvalidInput("yes", "confirms a repair, and none was asked for", "add --repair")
     settings = get_settings()
-    runtime = Runtime.from_settings(settings)
+    runtime = open_runtime(settings)
     sinks = [runtime.sink(name) for name in (sink or settings.journal_sinks)]
     if not sinks:
         raise InvalidInput("sink", "no journal sink configured", "pass --sink files")
@@ -187,7 +192,7 @@ def rebuild_command(
             "add --verify to compare it with the live one, or --scratch PATH to keep it",
         )
     settings = get_settings()
-    runtime = Runtime.from_settings(settings)
+    runtime = open_runtime(settings)
     with _progress("replaying") as progress:
         result = rebuild(
             runtime.engine,

@@ -10,10 +10,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.cli.common import console, fails_cleanly
+from connector.cli.common import console, fails_cleanly, open_runtime
 from connector.errors import InvalidInput
 from connector.ports import adapter
-from connector.runtime import Runtime
 from connector.sync.engine import RunSummary, list_runs, run_sync
 from connector.sync.exceptions import list_exceptions, retry_exceptions
 
@@ -43,7 +42,7 @@ def sync_command(
     ] = None,
 ) -> None:
     """Run one sync now: pull what changed, apply it, and show what happened."""
-    runtime = Runtime.from_settings()
+    runtime = open_runtime()
     if platform is not None:
         if path is None:
             raise InvalidInput("--path", "is required with --platform", "name the file to import")
@@ -85,7 +84,7 @@ def runs_command(
     table = Table(title="sync runs")
     for column in ("run", "connection", "trigger", "status", "started", "took", "counts", "error"):
         table.add_column(column)
-    for run in list_runs(Runtime.from_settings().engine, limit, connection):
+    for run in list_runs(open_runtime().engine, limit, connection):
         took = f"{(run.ended_at - run.started_at).total_seconds():.1f}s" if run.ended_at else ""
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()) if v)
         table.add_row(
@@ -107,7 +106,7 @@ def exceptions_command(
     retry: Annotated[bool, typer.Option(help="apply the open ones again (after a fix)")] = False,
 ) -> None:
     """Events that could not be applied (unmapped item, unknown currency, orphan refund)."""
-    runtime = Runtime.from_settings()
+    runtime = open_runtime()
     if retry:
         report = retry_exceptions(runtime.engine, runtime.mappings.current)
         console.print(

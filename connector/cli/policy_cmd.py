@@ -22,7 +22,7 @@ policy_app = typer.Typer(
 
 StatusOption = Annotated[str | None, typer.Option("--status", help="only records in this status")]
 AccountOption = Annotated[str | None, typer.Option("--account", help="only this account")]
-LimitOption = Annotated[int, typer.Option(help="how many, newest first")]
+LimitOption = Annotated[int, typer.Option(min=1, help="how many, newest first")]
 
 
 def _when(value: datetime | None) -> str:

@@ -71,7 +71,9 @@ def serve_command(
     host: Annotated[
         str | None, typer.Option(help="address to listen on; default from settings")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="port; default from settings")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="port; default from settings")
+    ] = None,
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="serve only; another process schedules jobs")
     ] = False,

@@ -77,7 +77,7 @@ def sync_command(
 
 @fails_cleanly
 def runs_command(
-    limit: Annotated[int, typer.Option(help="how many, newest first")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="how many, newest first")] = 20,
     connection: Annotated[str | None, typer.Option(help="only this connection")] = None,
 ) -> None:
     """Recorded sync runs with their counts and errors."""

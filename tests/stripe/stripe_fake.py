@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 import respx
-from stripe_payloads import Json, error_body, list_envelope
+
+from tests.stripe.stripe_payloads import Json, error_body, list_envelope
 
 BASE = "https://api.stripe.com"
 NOW = datetime(2026, 1, 10, tzinfo=UTC)

@@ -6,14 +6,6 @@ from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
-from stripe_payloads import (
-    checkout_line_item,
-    checkout_session,
-    invoice,
-    invoice_line,
-    refund,
-    tax,
-)
 
 from adapters.stripe.parse import (
     PurchaseTarget,
@@ -24,6 +16,14 @@ from adapters.stripe.parse import (
     session_purchases,
 )
 from connector.events import Purchase
+from tests.stripe.stripe_payloads import (
+    checkout_line_item,
+    checkout_session,
+    invoice,
+    invoice_line,
+    refund,
+    tax,
+)
 
 
 @given(

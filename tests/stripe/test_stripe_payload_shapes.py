@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 import stripe
-import stripe_payloads as p
 from stripe.billing import MeterEvent
 from stripe.checkout import Session
+
+import tests.stripe.stripe_payloads as p
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

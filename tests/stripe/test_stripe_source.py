@@ -7,24 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from stripe_fake import NOW, FakeStripe
-from stripe_payloads import (
-    CREATED,
-    PAID_AT,
-    charge,
-    checkout_line_item,
-    checkout_session,
-    credit_note,
-    credit_note_line,
-    dispute,
-    event,
-    invoice,
-    invoice_line,
-    invoice_payment,
-    price,
-    refund,
-    tax,
-)
 
 from adapters.stripe.retry import RetryPolicy, StripeRequestFailed
 from adapters.stripe.settings import StripeSettings
@@ -41,6 +23,24 @@ from connector.events import (
     Void,
 )
 from connector.ports import Page, PurchaseSource
+from tests.stripe.stripe_fake import NOW, FakeStripe
+from tests.stripe.stripe_payloads import (
+    CREATED,
+    PAID_AT,
+    charge,
+    checkout_line_item,
+    checkout_session,
+    credit_note,
+    credit_note_line,
+    dispute,
+    event,
+    invoice,
+    invoice_line,
+    invoice_payment,
+    price,
+    refund,
+    tax,
+)
 
 BACKFILL = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 UNTIL = int(NOW.timestamp())

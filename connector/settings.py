@@ -31,8 +31,6 @@ from pydantic_settings import (
     SettingsError,
     TomlConfigSettingsSource,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from connector.errors import InvalidInput
 
@@ -142,6 +140,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url  # here: reading settings needs no database
+        from sqlalchemy.exc import ArgumentError
+
         try:
             driver = make_url(value).drivername
         except ArgumentError:

@@ -13,24 +13,23 @@ import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
 from connector.errors import CreditsyncError, InvalidInput
 from connector.horizon import not_after_now
-from connector.runtime import Runtime
 from connector.settings import DEFAULT_HOME, InvalidSetting, Settings, get_settings, mask_url
-from connector.store.engine import make_engine
-from connector.store.migrate import is_current, upgrade
 from connector.timeutil import parse_instant
-from mappings.holder import MappingStore
-from mappings.loader import MappingInvalid
+
+if TYPE_CHECKING:  # the database and the ledger load when a command opens them, not for --help
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import DBAPIError
+
+    from connector.runtime import Runtime
+    from mappings.holder import MappingStore
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line, for logs
@@ -71,6 +70,8 @@ def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:
 def _require_sqlite_folder(url: str) -> None:
     """A SQLite file goes into a folder that exists: a typo in the path must not quietly start
     an empty database somewhere else. Only the default home, .creditsync/, is created."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
@@ -86,6 +87,8 @@ def _require_sqlite_folder(url: str) -> None:
 
 def _reason(exc: DBAPIError, url: str) -> str:
     """The driver's own words, on one line and without the password."""
+    from sqlalchemy.engine import make_url
+
     lines = [line.strip() for line in str(exc.orig).splitlines() if line.strip()]
     reason = " ".join(lines) or type(exc.orig).__name__
     password = make_url(url).password
@@ -95,6 +98,12 @@ def _reason(exc: DBAPIError, url: str) -> str:
 def open_engine(migrate: bool = True, settings: Settings | None = None) -> Engine:
     """The configured database, migrated to the current schema on first use; InvalidSetting
     when it cannot be opened (no such folder, database or server; refused credentials)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from connector.store.engine import make_engine
+    from connector.store.migrate import is_current, upgrade
+
     url = (settings or get_settings()).database_url
     _require_sqlite_folder(url)
     engine = make_engine(url)
@@ -116,6 +125,9 @@ def open_engine(migrate: bool = True, settings: Settings | None = None) -> Engin
 
 
 def load_mappings(settings: Settings) -> MappingStore:
+    from mappings.holder import MappingStore
+    from mappings.loader import MappingInvalid
+
     try:
         return MappingStore(settings.mapping_paths)
     except MappingInvalid as exc:
@@ -130,6 +142,8 @@ def load_mappings(settings: Settings) -> MappingStore:
 
 def open_runtime(settings: Settings | None = None, migrate: bool = True) -> Runtime:
     """Settings, database (migrated), mappings and the ledger with the plans' policies."""
+    from connector.runtime import Runtime
+
     settings = settings or get_settings()
     engine = open_engine(migrate, settings)
     return Runtime(settings=settings, engine=engine, mappings=load_mappings(settings))

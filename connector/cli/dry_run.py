@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import Dialect
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.engine import Dialect
 
 T = TypeVar("T")
 
@@ -42,6 +43,6 @@ def rehearse(engine: Engine, work: Callable[[Engine], T]) -> T:
     with engine.connect() as conn:
         outer = conn.begin()
         try:
-            return work(cast(Engine, _Rehearsal(conn)))
+            return work(cast("Engine", _Rehearsal(conn)))
         finally:
             outer.rollback()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -23,12 +23,10 @@ from connector.cli.common import (
     positive,
 )
 from connector.cli.dry_run import rehearse
-from connector.ledger import accounts
-from connector.ledger.models import BurnRate, BurnRequest
-from connector.ledger.order import DEFAULT_POLICY, POLICIES
-from connector.ledger.service import Ledger
-from connector.store.migrate import current_revision, head_revision, upgrade
 from connector.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from connector.ledger.models import BurnRate
 
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 rates_app = typer.Typer(
@@ -40,6 +38,8 @@ rates_app = typer.Typer(
 @fails_cleanly
 def db_upgrade() -> None:
     """Apply every pending migration (safe to run again)."""
+    from connector.store.migrate import current_revision, head_revision, upgrade
+
     engine = open_engine(migrate=False)
     before = current_revision(engine)
     upgrade(engine)
@@ -113,6 +113,8 @@ def burn_command(
     Run again with the same --key and content, it returns the first result. Without --at the
     burn is dated now, and a replay of a key already used takes the stored burn's time, as the
     API does for a burn sent without occurred_at."""
+    from connector.ledger.models import BurnRequest
+
     positive(units, "units")
     if key is not None and not key.strip():
         raise InvalidOption("--key", "is empty", "give a key unique to this burn, or leave it out")
@@ -162,7 +164,10 @@ def order_command(
     account: str,
     policy: Annotated[
         str | None,
-        typer.Argument(help=f"one of {', '.join(POLICIES)}; omit to show the account's order"),
+        typer.Argument(
+            help="soonest_expiry, priority_first, oldest_first or free_first; omit to show "
+            "the account's order"
+        ),
     ] = None,
     plan_default: Annotated[
         bool,
@@ -170,6 +175,9 @@ def order_command(
     ] = False,
 ) -> None:
     """Show or set the order in which an account's burns take its pools."""
+    from connector.ledger import accounts
+    from connector.ledger.order import DEFAULT_POLICY
+
     engine = open_engine()
     if policy is not None or plan_default:
         with engine.begin() as conn:
@@ -189,6 +197,8 @@ def expire_command(
     dry_run: DryRunOption = False,
 ) -> None:
     """Expire every pool past its expires_at, recording the credits lost."""
+    from connector.ledger.service import Ledger
+
     moment = past_option(at, "--at") or utcnow()
     runtime = open_runtime()
     if dry_run:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,8 +13,10 @@ from rich.text import Text
 
 from connector.cli.common import console, fails_cleanly
 from connector.settings import get_settings
-from mappings.loader import CheckResult, check
-from mappings.model import MappingSet
+
+if TYPE_CHECKING:  # the mapping model loads when a command reads mapping files
+    from mappings.loader import CheckResult
+    from mappings.model import MappingSet
 
 mappings_app = typer.Typer(
     help="Mapping files: catalog items to credit pools, pools to GL accounts.",
@@ -32,6 +34,8 @@ PathsArgument = Annotated[
 
 def _checked(files: list[Path] | None) -> CheckResult:
     """Check the files, printing every problem (plain text: messages quote TOML [tables])."""
+    from mappings.loader import check
+
     result = check(files or get_settings().mapping_paths)
     for error in result.errors:
         console.print(str(error), markup=False, highlight=False, soft_wrap=True)

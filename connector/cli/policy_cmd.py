@@ -10,7 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly, open_engine, open_runtime
-from connector.policy import store
 
 if TYPE_CHECKING:  # the jobs' HTTP client loads when they run
     from connector.policy.jobs import PassSummary
@@ -35,6 +34,8 @@ def alerts_command(
     status: StatusOption = None, account: AccountOption = None, limit: LimitOption = 50
 ) -> None:
     """Balance alerts (low balance crossings, failed refills) and whether they went out."""
+    from connector.policy import store
+
     found = store.list_alerts(open_engine(), status, account, limit)
     table = Table(title=f"{len(found)} alerts")
     for column in ("id", "account", "kind", "balance", "threshold", "burn", "status", "raised"):
@@ -59,6 +60,8 @@ def refills_command(
     status: StatusOption = None, account: AccountOption = None, limit: LimitOption = 50
 ) -> None:
     """Auto-refill requests: pending, charged (with the platform's id) or failed (with why)."""
+    from connector.policy import store
+
     found = store.list_refills(open_engine(), status, account, limit)
     table = Table(title=f"{len(found)} refill requests")
     for column in ("key", "platform", "item", "qty", "balance", "status", "id / error", "tries"):
@@ -83,6 +86,8 @@ def overage_command(
     status: StatusOption = None, account: AccountOption = None, limit: LimitOption = 50
 ) -> None:
     """Overage burned past zero and its report to usage billing."""
+    from connector.policy import store
+
     found = store.list_overage(open_engine(), status, account, limit)
     table = Table(title=f"{len(found)} overage reports")
     for column in ("burn", "account", "credits", "occurred", "platform", "status", "id / error"):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
 from connector.cli.common import (
     DryRunOption,
@@ -21,15 +20,16 @@ from connector.cli.common import (
 )
 from connector.cli.dry_run import rehearse
 from connector.horizon import not_after_now, period_has_ended
-from connector.outbox.drain import drain
-from connector.recognition.closing import ClosedPeriod, close_period, list_periods
 from connector.recognition.periods import parse_through, zone
-from connector.recognition.run import RecognitionRun, recognize
-from connector.reports.liability import liability
-from connector.reports.model import Report
-from connector.reports.rollforward import rollforward
 from connector.settings import get_settings
 from connector.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from connector.recognition.closing import ClosedPeriod
+    from connector.recognition.run import RecognitionRun
+    from connector.reports.model import Report
 
 periods_app = typer.Typer(
     help="Accounting periods: list them, close one (closing is final).", no_args_is_help=True
@@ -81,6 +81,8 @@ def recognize_cmd(
 
     A cutoff after now is refused: the next run could not go back to an earlier one, so
     daily recognition would stop until that date."""
+    from connector.recognition.run import recognize
+
     runtime = open_runtime()
     settings = runtime.settings
     cutoff = not_after_now(
@@ -132,6 +134,8 @@ def periods_close(
 
     A month that has not ended yet is refused: every burn still to come in it would be booked
     late, in the next period."""
+    from connector.recognition.closing import close_period
+
     settings = get_settings()
     period = period_has_ended(period, zone(settings.timezone))
 
@@ -156,6 +160,8 @@ def periods_close(
 @fails_cleanly
 def periods_list() -> None:
     """Periods with entries or closed, and their status."""
+    from connector.recognition.closing import list_periods
+
     with open_engine().connect() as conn:
         found = list_periods(conn)
     table = Table(title="accounting periods")
@@ -182,6 +188,8 @@ def post_cmd(
     ] = False,
 ) -> None:
     """Post pending journal entries (idempotent on the entry id: safe to run again any time)."""
+    from connector.outbox.drain import drain
+
     runtime = open_runtime()
     names = [sink] if sink else list(runtime.settings.journal_sinks)
     failed = 0
@@ -220,6 +228,8 @@ def _emit(report: Report, fmt: str, output: Path | None) -> None:
 @fails_cleanly
 def report_rollforward(fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """Deferred revenue rollforward per period and currency, reconciled to the pools."""
+    from connector.reports.rollforward import rollforward
+
     with open_engine().connect() as conn:
         report = rollforward(conn, get_settings().timezone)
     _emit(report, fmt, output)
@@ -253,6 +263,8 @@ def report_liability(
     at: Annotated[str | None, typer.Option(help="ISO instant; default now")] = None,
 ) -> None:
     """Outstanding credits and deferred revenue by pool kind and expiry, with expected breakage."""
+    from connector.reports.liability import liability
+
     moment: datetime = instant_option(at, "--at") or utcnow()
     with open_engine().connect() as conn:
         report = liability(conn, moment)

@@ -13,15 +13,15 @@ from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly, open_runtime
 from connector.errors import InvalidInput
-from connector.rebuild.diff import Mismatch
-from connector.rebuild.verify import RebuildResult, rebuild
-from connector.reconcile.plan import RepairAction
-from connector.reconcile.run import Reconciliation, plan_repairs, reconcile, repair
 from connector.settings import get_settings
 from connector.timeutil import utcnow
 
-if TYPE_CHECKING:  # output writes XLSX (openpyxl): loaded by the commands that use it
+if TYPE_CHECKING:  # loaded by the commands that use them (output writes XLSX: openpyxl)
+    from connector.rebuild.diff import Mismatch
+    from connector.rebuild.verify import RebuildResult
     from connector.reconcile import output
+    from connector.reconcile.plan import RepairAction
+    from connector.reconcile.run import Reconciliation
 
 SHOWN = 200
 
@@ -98,6 +98,7 @@ def reconcile_command(
     """Compare what each sink holds for a period with creditsync's entries, and tie out the
     deferred revenue. Exit status 1 when anything differs."""
     from connector.reconcile import output
+    from connector.reconcile.run import plan_repairs, reconcile, repair
 
     chosen = output.parse_format(fmt)
     if chosen is output.Format.XLSX and path is None:
@@ -185,6 +186,8 @@ def rebuild_command(
     """Recompute every pool, burn allocation and journal entry from the stored events and burns
     into a scratch database; with --verify, any difference from the live one is printed (and
     the exit status is 1). The live database is only read."""
+    from connector.rebuild.verify import rebuild
+
     if not verify and scratch is None:
         raise InvalidInput(
             "verify",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,9 +12,9 @@ from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly, open_runtime
 from connector.errors import InvalidInput
-from connector.ports import adapter
-from connector.sync.engine import RunSummary, list_runs, run_sync
-from connector.sync.exceptions import list_exceptions, retry_exceptions
+
+if TYPE_CHECKING:  # the sync engine and the adapters load when a command uses them
+    from connector.sync.engine import RunSummary
 
 
 def summary_table(summary: RunSummary) -> Table:
@@ -42,6 +42,9 @@ def sync_command(
     ] = None,
 ) -> None:
     """Run one sync now: pull what changed, apply it, and show what happened."""
+    from connector.ports import adapter
+    from connector.sync.engine import run_sync
+
     runtime = open_runtime()
     if platform is not None:
         if path is None:
@@ -81,6 +84,8 @@ def runs_command(
     connection: Annotated[str | None, typer.Option(help="only this connection")] = None,
 ) -> None:
     """Recorded sync runs with their counts and errors."""
+    from connector.sync.engine import list_runs
+
     table = Table(title="sync runs")
     for column in ("run", "connection", "trigger", "status", "started", "took", "counts", "error"):
         table.add_column(column)
@@ -106,6 +111,8 @@ def exceptions_command(
     retry: Annotated[bool, typer.Option(help="apply the open ones again (after a fix)")] = False,
 ) -> None:
     """Events that could not be applied (unmapped item, unknown currency, orphan refund)."""
+    from connector.sync.exceptions import list_exceptions, retry_exceptions
+
     runtime = open_runtime()
     if retry:
         report = retry_exceptions(runtime.engine, runtime.mappings.current)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,9 @@ PASSWORD = "pw-Never-Printed-4417"
 
 
 @pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No CREDITSYNC_ variable from outside, no creditsync.toml around, a database that works."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("CREDITSYNC_") and name != "CREDITSYNC_TEST_PG_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+def clean(clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No outside configuration, and a database that works unless a test says otherwise."""
     monkeypatch.setenv("CREDITSYNC_DATABASE_URL", f"sqlite:///{tmp_path / 'ok.db'}")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def run(*args: str, **env: str) -> Result:

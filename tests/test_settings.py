@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 
 from connector.cli import server_cmd
 from connector.scheduler import LEASE, Scheduler
-from connector.settings import Settings, get_settings
+from connector.settings import Settings
 from connector.store.engine import make_engine
 from connector.sync.lease import try_acquire
 
@@ -28,17 +27,8 @@ DB_PASSWORD = "pg-pass-7731"
 
 
 @pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def clean(clean_env: None) -> None:
     """Each test in its own folder (no creditsync.toml around) with no CREDITSYNC_ variables."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("CREDITSYNC_") and name != "CREDITSYNC_TEST_PG_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def cli() -> typer.Typer:

@@ -14,6 +14,8 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner, Result
 
 from connector.cli import app
+from connector.errors import InvalidInput
+from connector.horizon import not_after_now, period_has_ended
 from connector.ledger.service import Ledger
 from connector.recognition.periods import parse_through, period_of
 from connector.store.engine import make_engine
@@ -177,3 +179,23 @@ def test_a_through_date_ends_at_the_next_local_midnight(day: date, hours: int) -
     local = cutoff.astimezone(NEW_YORK)
     assert (local.date(), local.hour, local.minute) == (day + timedelta(days=1), 0, 0)
     assert cutoff - start == timedelta(hours=hours)
+
+
+NOW = datetime(2026, 3, 31, 12, tzinfo=UTC)
+
+
+def test_not_after_now_allows_now_and_the_skew_and_nothing_beyond() -> None:
+    skew = timedelta(minutes=5)
+    assert not_after_now(NOW, "at", "fix", now=NOW) == NOW
+    assert not_after_now(NOW + skew, "at", "fix", skew=skew, now=NOW) == NOW + skew
+    with pytest.raises(InvalidInput) as refused:
+        not_after_now(NOW + skew + timedelta(microseconds=1), "at", "fix", skew=skew, now=NOW)
+    assert refused.value.field == "at" and "0:05:00 of clock skew" in refused.value.problem
+
+
+def test_a_period_has_ended_at_its_local_end() -> None:
+    march_ends = datetime(2026, 4, 1, 4, tzinfo=UTC)  # midnight in New York (EDT, UTC-4)
+    assert period_has_ended(" 2026-03 ", NEW_YORK, now=march_ends) == "2026-03"
+    with pytest.raises(InvalidInput) as refused:
+        period_has_ended("2026-03", NEW_YORK, now=march_ends - timedelta(microseconds=1))
+    assert refused.value.fix == "close it once 2026-03-31 is over"

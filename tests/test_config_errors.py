@@ -95,6 +95,20 @@ def test_a_typo_in_a_connection_never_echoes_its_credentials() -> None:
 
 
 @pytest.mark.parametrize(
+    ("connection", "problem"),
+    [
+        ({"platform": "stripe", "settings": {"api_kye": SECRET}}, "settings.api_kye: "),
+        ({"platform": "files", "settings": {"pth": "in.jsonl"}}, "settings.path: is required"),
+    ],
+)
+def test_settings_an_adapter_refuses_name_their_connection(
+    connection: dict[str, object], problem: str
+) -> None:
+    result = run("sync", "billing", CREDITSYNC_CONNECTIONS=json.dumps({"billing": connection}))
+    assert_one_line(result, f"connections.billing.{problem}")
+
+
+@pytest.mark.parametrize(
     ("url", "problem"),
     [
         (f"mysql://app:{PASSWORD}@db.internal/credits", "'mysql' is not a supported database"),

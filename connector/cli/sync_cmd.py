@@ -12,8 +12,11 @@ from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly, open_runtime
 from connector.errors import InvalidInput
+from connector.settings import InvalidSetting
 
 if TYPE_CHECKING:  # the sync engine and the adapters load when a command uses them
+    from connector.ports import PurchaseSource
+    from connector.runtime import Runtime
     from connector.sync.engine import RunSummary
 
 
@@ -27,6 +30,16 @@ def summary_table(summary: RunSummary) -> Table:
         table.add_row(kind, outcome, str(count))
     table.add_row("pools", "created", str(summary.report.pools_created), style="bold")
     return table
+
+
+def connection_source(runtime: Runtime, name: str) -> PurchaseSource:
+    """The purchase source of a configured connection; settings its adapter refuses are a
+    configuration mistake, named by their place in the settings."""
+    try:
+        return runtime.source(name)
+    except InvalidInput as exc:
+        place = "platform" if exc.field == "platform" else f"settings.{exc.field}"
+        raise InvalidSetting(f"connections.{name}.{place}", exc.problem, exc.fix) from None
 
 
 @fails_cleanly
@@ -57,7 +70,7 @@ def sync_command(
         source = spec.source({"path": str(path)})
         name = f"{platform}:{path.resolve()}"
     elif connection is not None:
-        source, name = runtime.source(connection), connection
+        source, name = connection_source(runtime, connection), connection
     else:
         raise InvalidInput("connection", "is missing", "name a connection or use --platform/--path")
     with Progress(

@@ -21,14 +21,14 @@ from rich.markup import escape
 
 from connector.errors import CreditsyncError, InvalidInput
 from connector.horizon import not_after_now
-from connector.settings import DEFAULT_HOME, InvalidSetting, Settings, get_settings, mask_url
 from connector.timeutil import parse_instant
 
-if TYPE_CHECKING:  # the database and the ledger load when a command opens them, not for --help
+if TYPE_CHECKING:  # settings, database and ledger load when a command uses them, not for --help
     from sqlalchemy import Engine
     from sqlalchemy.exc import DBAPIError
 
     from connector.runtime import Runtime
+    from connector.settings import Settings
     from mappings.holder import MappingStore
 
 console = Console()
@@ -43,6 +43,13 @@ DryRunOption = Annotated[
 
 USAGE_ERROR = 2  # what was typed or configured cannot work (click's status for usage errors)
 REFUSED = 1  # the request was understood and refused
+
+
+def get_settings() -> Settings:
+    """``connector.settings.get_settings``, imported on first use: ``--help`` reads none."""
+    from connector.settings import get_settings as cached_settings
+
+    return cached_settings()
 
 
 class InvalidOption(InvalidInput):
@@ -60,6 +67,8 @@ def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except CreditsyncError as exc:
+            from connector.settings import InvalidSetting
+
             err_console.print(f"[red]error:[/red] {escape(exc.message)}")
             usage = isinstance(exc, InvalidOption | InvalidSetting)
             raise typer.Exit(USAGE_ERROR if usage else REFUSED) from None
@@ -71,6 +80,8 @@ def _require_sqlite_folder(url: str) -> None:
     """A SQLite file goes into a folder that exists: a typo in the path must not quietly start
     an empty database somewhere else. Only the default home, .creditsync/, is created."""
     from sqlalchemy.engine import make_url
+
+    from connector.settings import DEFAULT_HOME, InvalidSetting
 
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
@@ -101,6 +112,7 @@ def open_engine(migrate: bool = True, settings: Settings | None = None) -> Engin
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
+    from connector.settings import InvalidSetting, mask_url
     from connector.store.engine import make_engine
     from connector.store.migrate import is_current, upgrade
 
@@ -125,6 +137,7 @@ def open_engine(migrate: bool = True, settings: Settings | None = None) -> Engin
 
 
 def load_mappings(settings: Settings) -> MappingStore:
+    from connector.settings import InvalidSetting
     from mappings.holder import MappingStore
     from mappings.loader import MappingInvalid
 

@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from connector.cli.common import console, fails_cleanly
-from connector.settings import get_settings
+from connector.cli.common import console, fails_cleanly, get_settings
 
 if TYPE_CHECKING:  # the mapping model loads when a command reads mapping files
     from mappings.loader import CheckResult

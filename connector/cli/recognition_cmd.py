@@ -14,6 +14,7 @@ from connector.cli.common import (
     DryRunOption,
     console,
     fails_cleanly,
+    get_settings,
     instant_option,
     open_engine,
     open_runtime,
@@ -21,7 +22,6 @@ from connector.cli.common import (
 from connector.cli.dry_run import rehearse
 from connector.horizon import not_after_now, period_has_ended
 from connector.recognition.periods import parse_through, zone
-from connector.settings import get_settings
 from connector.timeutil import utcnow
 
 if TYPE_CHECKING:

@@ -11,9 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.cli.common import console, fails_cleanly, open_runtime
+from connector.cli.common import console, fails_cleanly, get_settings, open_runtime
 from connector.errors import InvalidInput
-from connector.settings import get_settings
 from connector.timeutil import utcnow
 
 if TYPE_CHECKING:  # loaded by the commands that use them (output writes XLSX: openpyxl)

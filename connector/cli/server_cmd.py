@@ -14,13 +14,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from connector.cli.common import InvalidOption, console, err_console, fails_cleanly, open_runtime
-from connector.settings import Settings, get_settings, masked
+from connector.cli.common import (
+    InvalidOption,
+    console,
+    err_console,
+    fails_cleanly,
+    get_settings,
+    open_runtime,
+)
 
 if TYPE_CHECKING:  # the server's libraries load when a server starts, not for every command
     import uvicorn
 
     from connector.scheduler import Scheduler
+    from connector.settings import Settings
 
 config_app = typer.Typer(help="The effective settings.", no_args_is_help=True)
 
@@ -147,6 +154,8 @@ def scheduler_command() -> None:
 @fails_cleanly
 def config_show() -> None:
     """The effective settings (environment, creditsync.toml, defaults), secrets masked."""
+    from connector.settings import masked
+
     console.print_json(json.dumps(masked(get_settings())))
 
 

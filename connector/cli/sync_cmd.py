@@ -12,7 +12,6 @@ from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly, open_runtime
 from connector.errors import InvalidInput
-from connector.settings import InvalidSetting
 
 if TYPE_CHECKING:  # the sync engine and the adapters load when a command uses them
     from connector.ports import PurchaseSource
@@ -35,6 +34,8 @@ def summary_table(summary: RunSummary) -> Table:
 def connection_source(runtime: Runtime, name: str) -> PurchaseSource:
     """The purchase source of a configured connection; settings its adapter refuses are a
     configuration mistake, named by their place in the settings."""
+    from connector.settings import InvalidSetting
+
     try:
         return runtime.source(name)
     except InvalidInput as exc:

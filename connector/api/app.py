@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connector.api import accounts, admin, burns, errors, health, webhooks
 from connector.api.auth import TokenTable
+from connector.api.gate import RequestGate
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
 from connector.store.migrate import head_revision
@@ -63,6 +64,7 @@ def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastA
     app.state.sync_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-sync")
     app.state.scheduler = scheduler
     errors.install(app)
+    app.add_middleware(RequestGate, max_body_bytes=runtime.settings.max_body_bytes)
     for module in (health, webhooks, burns, accounts, admin):
         app.include_router(module.router)
     return app

@@ -24,6 +24,7 @@ from connector import metrics
 from connector.api.auth import BurnCaller
 from connector.api.deps import RuntimeDep
 from connector.api.errors import ApiError, ErrorDetail, errors, from_domain
+from connector.api.types import Instant, Text
 from connector.errors import Conflict, CreditsyncError, InsufficientCredits, InvalidInput, NotFound
 from connector.ledger.burns import BatchOutcome
 from connector.ledger.models import BurnRequest, BurnResult
@@ -41,13 +42,13 @@ class BurnIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    account_id: str = Field(description="the customer's account id in creditsync")
-    action: str = Field(description="the AI action, e.g. query; it has a burn rate")
+    account_id: Text = Field(description="the customer's account id in creditsync")
+    action: Text = Field(description="the AI action, e.g. query; it has a burn rate")
     units: StrictInt = Field(description="how many units of the action (positive)")
-    occurred_at: datetime | None = Field(
+    occurred_at: Instant | None = Field(
         default=None, description="when it happened (ISO 8601 with offset); default: now"
     )
-    idempotency_key: str | None = Field(
+    idempotency_key: Text | None = Field(
         default=None,
         description="unique per burn; required here or, for a single burn, as the "
         "Idempotency-Key header",
@@ -239,7 +240,7 @@ def post_burns(
     runtime: RuntimeDep,
     _caller: BurnCaller,
     idempotency_key: Annotated[
-        str | None,
+        Text | None,
         Header(alias="Idempotency-Key", description="the idempotency key of a single burn"),
     ] = None,
 ) -> BurnOut | BatchOut:

@@ -21,6 +21,8 @@ from connector import metrics
 from connector.api.deps import RuntimeDep
 from connector.api.drain import Drainer
 from connector.api.errors import ApiError, errors
+from connector.api.gate import BodyTooLarge
+from connector.api.types import Text
 from connector.errors import CreditsyncError
 from connector.ports import WebhookReceiver, WebhookRejected, WebhookResult, adapter
 from connector.runtime import Runtime
@@ -28,8 +30,6 @@ from connector.sync import inbox
 from connector.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-
-MAX_BODY = 1024 * 1024
 
 router = APIRouter(tags=["webhooks"])
 
@@ -42,24 +42,6 @@ class WebhookAck(BaseModel):
 
 def make_drainer(runtime: Runtime) -> Drainer:
     return Drainer(lambda connection, limit: inbox.process_pending(runtime, connection, limit))
-
-
-async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The raw body, refused with 413 as soon as it is known to exceed ``limit``."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.strip().isdigit():
-            raise ApiError(400, "bad_request", "Content-Length is not a number")
-        if int(declared) > limit:
-            raise ApiError(413, "too_large", f"the body is {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too_large", f"the body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def warm_receivers(runtime: Runtime, cache: dict[str, WebhookReceiver]) -> None:
@@ -111,7 +93,7 @@ def verify_and_store(
     summary="Receive a billing platform's webhook delivery",
 )
 async def receive_webhook(
-    connection: str,
+    connection: Text,
     request: Request,
     background: BackgroundTasks,
     runtime: RuntimeDep,
@@ -123,9 +105,9 @@ async def receive_webhook(
         state = "is disabled" if configured is not None else "does not exist"
         raise ApiError(404, "not_found", f"connection {connection!r} {state}")
     try:
-        body = await read_limited(request)
-    except ApiError as exc:
-        metrics.WEBHOOKS.labels(connection, exc.code).inc()
+        body = await request.body()  # the request gate limits its size (max_body_bytes)
+    except BodyTooLarge:
+        metrics.WEBHOOKS.labels(connection, "too_large").inc()
         raise
     receiver = _receiver(request, runtime, connection)
     try:

@@ -13,14 +13,14 @@ import re
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def text_problem(value: str) -> str | None:
+def text_problem(value: str, *, position: bool = True) -> str | None:
     """Why ``value`` cannot be stored, or None when it can."""
     found = _UNSTORABLE.search(value)
     if found is None:
         return None
     char = found.group()
     what = "a NUL character" if char == "\x00" else f"a lone surrogate (U+{ord(char):04X})"
-    return f"contains {what} at position {found.start()}"
+    return f"contains {what}" + (f" at position {found.start()}" if position else "")
 
 
 def storable(value: str) -> str:

@@ -27,8 +27,9 @@ from adapters.stripe.parse import (
     session_purchases,
 )
 from adapters.stripe.settings import StripeSettings, load_settings
+from connector.errors import InvalidInput
 from connector.events import CanonicalEvent
-from connector.ports import WebhookRejected, WebhookResult
+from connector.ports import WebhookInvalid, WebhookRejected, WebhookResult
 
 SIGNATURE_HEADER = "Stripe-Signature"
 
@@ -151,13 +152,56 @@ def receive(
 ) -> WebhookResult:
     """Verify and parse one delivery. The same delivery always gives the same result."""
     verify(headers, body, secrets, now, tolerance_seconds)
+    event = _event(body)
+    try:
+        return _parse(event, lookup_keys_needed)
+    except UNREADABLE as exc:
+        reason = f"missing field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())
+        raise WebhookInvalid(
+            f"{event['type']} {event['id']}: data.object is not a valid "
+            f"{event['data']['object'].get('object', 'object')}: {reason[:500]}",
+            event_id=event["id"],
+            event_type=event["type"],
+        ) from None
+
+
+# What reading a signed payload of unexpected shape raises: a field missing, text where a number
+# belongs, a timestamp beyond the calendar, a value the canonical models refuse.
+UNREADABLE = (
+    KeyError,
+    TypeError,
+    ValueError,  # pydantic's ValidationError too
+    AttributeError,
+    OverflowError,
+    OSError,
+    InvalidInput,
+)
+
+
+def _event(body: bytes) -> dict[str, Any]:
+    """The signed body as a Stripe event envelope: an id, a type and an object under data."""
     try:
         event = json.loads(body)
+    except RecursionError:
+        raise WebhookInvalid("signed webhook body nests too deeply to be an event") from None
     except ValueError:
-        raise WebhookRejected("signed webhook body is not JSON") from None
-    if not isinstance(event, dict) or event.get("object") != "event" or "id" not in event:
-        raise WebhookRejected("signed webhook body is not a Stripe event")
-    return _parse(event, lookup_keys_needed)
+        raise WebhookInvalid("signed webhook body is not JSON") from None
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise WebhookInvalid('signed webhook body is not a Stripe event (no "object": "event")')
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise WebhookInvalid(f"the event id is {json.dumps(event_id)}, not a non-empty string")
+    event_type = event.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        raise WebhookInvalid(f"event {event_id} has no type", event_id=event_id)
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise WebhookInvalid(
+            f"event {event_id}: data.object is not an object",
+            event_id=event_id,
+            event_type=event_type,
+        )
+    return event
 
 
 class StripeReceiver:

@@ -16,6 +16,7 @@ from connector.api.types import Instant, Text
 from connector.errors import InvalidInput, NotFound
 from connector.ledger import accounts
 from connector.ledger.models import Pool
+from connector.ledger.rates import MAX_BIGINT
 from connector.store.tables import ledger_entries
 from connector.timeutil import utcnow
 
@@ -149,7 +150,7 @@ def get_pools(account_id: Text, runtime: RuntimeDep, _caller: ReadCaller) -> Poo
 def _cursor(text: str | None) -> int:
     if text is None:
         return 0
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_BIGINT:
         raise InvalidInput("cursor", f"{text!r} is not a cursor", "pass next_cursor as given")
     return int(text)
 

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from connector.api import accounts, admin, burns, errors, health, webhooks
+from connector.api import accounts, admin, burns, errors, health, rejected, webhooks
 from connector.api.auth import TokenTable
 from connector.api.gate import RequestGate
 from connector.runtime import Runtime
@@ -65,6 +65,6 @@ def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastA
     app.state.scheduler = scheduler
     errors.install(app)
     app.add_middleware(RequestGate, max_body_bytes=runtime.settings.max_body_bytes)
-    for module in (health, webhooks, burns, accounts, admin):
+    for module in (health, webhooks, burns, accounts, admin, rejected):
         app.include_router(module.router)
     return app

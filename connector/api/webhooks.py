@@ -24,9 +24,15 @@ from connector.api.errors import ApiError, errors
 from connector.api.gate import BodyTooLarge
 from connector.api.types import Text
 from connector.errors import CreditsyncError
-from connector.ports import WebhookReceiver, WebhookRejected, WebhookResult, adapter
+from connector.ports import (
+    WebhookInvalid,
+    WebhookReceiver,
+    WebhookRejected,
+    WebhookResult,
+    adapter,
+)
 from connector.runtime import Runtime
-from connector.sync import inbox
+from connector.sync import inbox, rejected
 from connector.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -82,7 +88,12 @@ def verify_and_store(
 ) -> tuple[WebhookResult, bool]:
     """Both blocking steps in one trip to a worker thread (each trip costs the answer time)."""
     received_at = utcnow()
-    result = receiver.receive(headers, body, received_at)
+    try:
+        result = receiver.receive(headers, body, received_at)
+        rejected.require_storable(result)
+    except WebhookInvalid as exc:
+        rejected.record(runtime.engine, connection, exc, body, received_at)
+        raise
     return result, inbox.accept(runtime.engine, connection, result, body, received_at)
 
 
@@ -99,7 +110,8 @@ async def receive_webhook(
     runtime: RuntimeDep,
 ) -> WebhookAck:
     """Verified and stored: 200 at once (a repeated event id: 200, ignored). Bad signature: 400,
-    nothing stored. Applied after the answer."""
+    nothing stored. Authentic but not a valid event: 400, kept as a rejected delivery. Applied
+    after the answer."""
     configured = runtime.settings.connections.get(connection)
     if configured is None or not configured.enabled:
         state = "is disabled" if configured is not None else "does not exist"
@@ -114,6 +126,14 @@ async def receive_webhook(
         result, new = await run_in_threadpool(
             verify_and_store, runtime, receiver, connection, request.headers, body
         )
+    except WebhookInvalid as exc:
+        metrics.WEBHOOKS.labels(connection, "invalid").inc()
+        raise ApiError(
+            400,
+            "webhook_invalid",
+            f"the delivery is authentic but not a valid event: {exc.reason}",
+            fix="nothing to resend: it is kept under GET /v1/admin/webhooks/rejected for review",
+        ) from None
     except WebhookRejected as exc:
         metrics.WEBHOOKS.labels(connection, "rejected").inc()
         raise ApiError(400, "webhook_rejected", str(exc)) from None

@@ -64,7 +64,12 @@ def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastA
     app.state.sync_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-sync")
     app.state.scheduler = scheduler
     errors.install(app)
-    app.add_middleware(RequestGate, max_body_bytes=runtime.settings.max_body_bytes)
-    for module in (health, webhooks, burns, accounts, admin, rejected):
-        app.include_router(module.router)
+    routers = [m.router for m in (health, webhooks, burns, accounts, admin, rejected)]
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(
+        RequestGate,
+        max_body_bytes=runtime.settings.max_body_bytes,
+        routes=[route for router in routers for route in router.routes],
+    )
     return app

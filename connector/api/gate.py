@@ -12,9 +12,11 @@ get the limit only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.api.auth import ADMITTED, Require, authenticate, authorize, credentials_from
@@ -41,14 +43,13 @@ def route_scope(route: BaseRoute) -> TokenScope | None:
     return None
 
 
-def _admit(scope: Scope) -> None:
+def _admit(scope: Scope, routes: Sequence[BaseRoute]) -> None:
     """Authenticate the token, and authorize it for the matched route's scope; the caller is
     left in the request scope for the route's own ``Require`` (one comparison per request)."""
-    app = scope["app"]
     credentials = credentials_from(Headers(scope=scope).get("authorization"))
-    caller = authenticate(app.state.tokens, credentials)
-    for route in app.router.routes:
-        if isinstance(route, Route) and route.matches(scope)[0] is Match.FULL:
+    caller = authenticate(scope["app"].state.tokens, credentials)
+    for route in routes:
+        if route.matches(scope)[0] is Match.FULL:
             needed = route_scope(route)
             if needed is not None:
                 authorize(caller, needed)
@@ -89,9 +90,12 @@ def _limited(receive: Receive, limit: int) -> Receive:
 class RequestGate:
     """ASGI middleware: authenticate under /v1, then limit the body (see module docstring)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, routes: Sequence[BaseRoute]) -> None:
+        """``routes``: the routes of the routers the app includes (as each router holds them,
+        prefix included), matched here to find the scope a request needs."""
         self.app = app
         self.limit = max_body_bytes
+        self.routes = list(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,7 +104,7 @@ class RequestGate:
         path: str = scope["path"]
         try:
             if path == PROTECTED or path.startswith(PROTECTED + "/"):
-                _admit(scope)
+                _admit(scope, self.routes)
             _declared_length(scope, self.limit)
         except ApiError as exc:
             response = error_response(exc.status, exc.code, exc.message, exc.headers, **exc.extra)

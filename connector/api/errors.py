@@ -62,7 +62,7 @@ DESCRIPTIONS: dict[int, str] = {
 }
 
 
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

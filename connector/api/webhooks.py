@@ -102,6 +102,14 @@ def verify_and_store(
     response_model=WebhookAck,
     responses=errors(400, 404, 413, 422, 503),
     summary="Receive a billing platform's webhook delivery",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the platform's event exactly as it signed it (read raw, not parsed "
+            "here, so the signature is checked over the bytes sent)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 async def receive_webhook(
     connection: Text,

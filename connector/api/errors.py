@@ -49,7 +49,8 @@ class ErrorBody(BaseModel):
 
 
 DESCRIPTIONS: dict[int, str] = {
-    400: "The request cannot be acted on (for webhooks: signature or authentication failed)",
+    400: "The request cannot be acted on (for webhooks: signature or authentication failed, "
+    "or an authentic delivery is not a valid event)",
     401: "No bearer token, or not a configured one",
     402: "Not enough credits; nothing was burned (code insufficient_credits)",
     403: "The token lacks the scope this route needs",

@@ -12,11 +12,13 @@ get the limit only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.api.auth import ADMITTED, Require, authenticate, authorize, credentials_from
@@ -43,16 +45,31 @@ def route_scope(route: BaseRoute) -> TokenScope | None:
     return None
 
 
-def _admit(scope: Scope, routes: Sequence[BaseRoute]) -> None:
+@dataclass(frozen=True)
+class Guarded:
+    """A route that needs a scope, reduced to what matching a request against it takes."""
+
+    path: re.Pattern[str]
+    methods: frozenset[str]
+    scope: TokenScope
+
+
+def guarded(routes: Sequence[BaseRoute]) -> list[Guarded]:
+    return [
+        Guarded(route.path_regex, frozenset(route.methods or ()), needed)
+        for route in routes
+        if isinstance(route, Route) and (needed := route_scope(route)) is not None
+    ]
+
+
+def _admit(scope: Scope, routes: Sequence[Guarded]) -> None:
     """Authenticate the token, and authorize it for the matched route's scope; the caller is
     left in the request scope for the route's own ``Require`` (one comparison per request)."""
     credentials = credentials_from(Headers(scope=scope).get("authorization"))
     caller = authenticate(scope["app"].state.tokens, credentials)
     for route in routes:
-        if route.matches(scope)[0] is Match.FULL:
-            needed = route_scope(route)
-            if needed is not None:
-                authorize(caller, needed)
+        if scope["method"] in route.methods and route.path.match(scope["path"]):
+            authorize(caller, route.scope)
             break
     scope[ADMITTED] = caller
 
@@ -95,7 +112,7 @@ class RequestGate:
         prefix included), matched here to find the scope a request needs."""
         self.app = app
         self.limit = max_body_bytes
-        self.routes = list(routes)
+        self.routes = guarded(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

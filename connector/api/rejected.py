@@ -6,6 +6,7 @@ an unexpected payload shape is seen and can be reported, instead of vanishing be
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated
 
@@ -43,17 +44,12 @@ class RejectedOut(BaseModel):
 
 def rejected_out(found: RejectedDelivery, preview: bool) -> RejectedOut:
     body = found.body[:PREVIEW_BYTES] if preview else found.body
-    return RejectedOut(
-        id=found.id,
-        connection=found.connection,
-        event_id=found.event_id,
-        event_type=found.event_type,
-        reason=found.reason,
-        deliveries=found.deliveries,
-        first_received_at=found.first_received_at,
-        last_received_at=found.last_received_at,
-        body_bytes=len(found.body),
-        body=body.decode("utf-8", errors="replace"),
+    return RejectedOut.model_validate(
+        {
+            **dataclasses.asdict(found),
+            "body_bytes": len(found.body),
+            "body": body.decode("utf-8", errors="replace"),
+        }
     )
 
 

@@ -61,7 +61,10 @@ def verify_signature(
     header: str, body: bytes, secret: str, now: datetime, tolerance_seconds: int = 300
 ) -> bool:
     """Whether ``header`` signs ``body`` with ``secret`` within ``tolerance_seconds`` of ``now``."""
-    fields = dict(part.strip().partition("=")[::2] for part in header.split(","))
+    fields: dict[str, str] = {}
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        fields[name] = value
     timestamp = fields.get("t", "")
     if not timestamp.isascii() or not timestamp.isdigit():
         return False

@@ -99,6 +99,10 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
         "event id contains a lone surrogate",
     ),
     "NUL in the id": (changed(lambda e: e.update(id="evt_\x00")), "contains a NUL character"),
+    "an id of 300 characters": (
+        changed(lambda e: e.update(id="evt_" + "x" * 296)),
+        "the event id is 300 characters long",
+    ),
     "lone surrogate in a customer's name": (
         changed(lambda e: _invoice(e).update(customer_name="\udfff")),
         "a text field contains a lone surrogate",

@@ -33,8 +33,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from connector.ports import WebhookInvalid, WebhookResult
 from connector.store.tables import Id, metadata
 from connector.store.types import UTCDateTime
+from connector.sync.tables import webhook_inbox
 from connector.text import storable, text_problem
 from connector.timeutil import as_utc
+
+
+def _length(column: Column[Any]) -> int:
+    length = column.type.length if isinstance(column.type, String) else None
+    assert length is not None, f"{column} is not a String of bounded length"
+    return length
+
+
+# An event id or type must fit the inbox, and is kept with a rejection only when it would.
+EVENT_ID_LENGTH = _length(webhook_inbox.c.event_id)
+EVENT_TYPE_LENGTH = _length(webhook_inbox.c.event_type)
 
 rejected_deliveries = Table(
     "rejected_deliveries",
@@ -42,8 +54,8 @@ rejected_deliveries = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("connection", String(100), nullable=False),
     Column("body_sha256", String(64), nullable=False),
-    Column("event_id", String(200)),  # when the delivery had a usable one
-    Column("event_type", String(100)),
+    Column("event_id", String(EVENT_ID_LENGTH)),  # when the delivery had a usable one
+    Column("event_type", String(EVENT_TYPE_LENGTH)),
     Column("reason", Text, nullable=False),
     Column("body", LargeBinary, nullable=False),  # exactly as delivered
     Column("first_received_at", UTCDateTime(), nullable=False),
@@ -67,11 +79,18 @@ class RejectedDelivery:
     deliveries: int
 
 
+def _problem(value: str | None, limit: int) -> str | None:
+    """Why an event id or type cannot be stored, or None."""
+    if not value:
+        return "is empty"
+    if len(value) > limit:
+        return f"is {len(value)} characters long, more than {limit}"
+    return text_problem(value)
+
+
 def _usable(value: str | None, limit: int) -> str | None:
-    """An id or type worth keeping as a column: storable text of a sensible length."""
-    if value is None or text_problem(value) is not None or not value or len(value) > limit:
-        return None
-    return value
+    """An id or type worth keeping with a rejection, or None."""
+    return value if _problem(value, limit) is None else None
 
 
 def record(
@@ -81,8 +100,8 @@ def record(
     values = {
         "connection": connection,
         "body_sha256": hashlib.sha256(body).hexdigest(),
-        "event_id": _usable(rejection.event_id, 200),
-        "event_type": _usable(rejection.event_type, 100),
+        "event_id": _usable(rejection.event_id, EVENT_ID_LENGTH),
+        "event_type": _usable(rejection.event_type, EVENT_TYPE_LENGTH),
         "reason": storable(rejection.reason),
         "body": body,
         "first_received_at": received_at,
@@ -144,15 +163,19 @@ def require_storable(result: WebhookResult) -> None:
     """Raise WebhookInvalid when a receiver's result holds text no database can store.
 
     A JSON escape such as ``"\\u0000"`` or ``"\\ud800"`` in a signed body decodes into a
-    string PostgreSQL or the drivers refuse; caught here, whichever platform sent it.
+    string PostgreSQL or the drivers refuse, and an id longer than its column is refused by
+    PostgreSQL (SQLite would keep it); caught here, whichever platform sent it.
     """
-    for name, value in (("id", result.event_id), ("type", result.event_type)):
-        problem = "is empty" if not value else text_problem(value)
+    for name, value, limit in (
+        ("id", result.event_id, EVENT_ID_LENGTH),
+        ("type", result.event_type, EVENT_TYPE_LENGTH),
+    ):
+        problem = _problem(value, limit)
         if problem is not None:
             raise WebhookInvalid(
                 f"the event {name} {problem}",
-                event_id=_usable(result.event_id, 200),
-                event_type=_usable(result.event_type, 100),
+                event_id=_usable(result.event_id, EVENT_ID_LENGTH),
+                event_type=_usable(result.event_type, EVENT_TYPE_LENGTH),
             )
     content = json.dumps(
         [[e.model_dump(mode="json") for e in result.events], result.fetch_hints],

@@ -42,6 +42,12 @@ class WebhookRejected(Exception):
     """Signature, authentication or freshness check failed: answer 400 and store nothing."""
 
 
+class WebhookUnauthorized(WebhookRejected):
+    """Basic-auth credentials missing or wrong (platforms that sign nothing): answer 401 with
+    a Basic challenge, which senders that authenticate only when challenged need, and store
+    nothing."""
+
+
 @runtime_checkable
 class PurchaseSource(Protocol):
     platform: str

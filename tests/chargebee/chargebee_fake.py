@@ -52,6 +52,8 @@ class Sleeps(list[float]):
 
 
 def _matches(obj: Json, name: str, op: str, value: str) -> bool:
+    if name == "item_price_id" and "subscription_items" in obj:  # a subscription's items
+        return op == "is" and value in {i["item_price_id"] for i in obj["subscription_items"]}
     field = obj.get(name)
     if op == "is":
         return str(field) == value
@@ -91,6 +93,19 @@ class FakeChargebee:
     def list_calls(self, listing: str) -> list[dict[str, str]]:
         return [dict(r.url.params) for r in self.requests_to(f"/{listing}")]
 
+    def lose_answer(self, path: str) -> Interceptor:
+        """Carry out the first request to ``path`` but answer 504, as if the answer was lost."""
+        left = [1]
+
+        def intercept(request: httpx.Request, _: int) -> httpx.Response | None:
+            if left[0] <= 0 or request.url.path != f"/api/v2{path}":
+                return None
+            left[0] -= 1
+            self._handle(request)
+            return failing(504, times=1)(request, 0)
+
+        return intercept
+
     # -- answering ------------------------------------------------------------------------------
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
@@ -99,6 +114,9 @@ class FakeChargebee:
             answer = intercept(request, len(self.requests))
             if answer is not None:
                 return answer
+        return self._handle(request)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.removeprefix("/api/v2/").split("/")
         if request.method == "POST":
             return self._post(request, parts)

@@ -147,7 +147,12 @@ class FakeChargebee:
         token = None
         if start + limit < len(found):
             token = p.offset_token(start + limit, int(page[-1].get("updated_at") or 0))
-        return p.list_envelope(WRAPPERS[listing], [copy.deepcopy(o) for o in page], token)
+        body = p.list_envelope(WRAPPERS[listing], [copy.deepcopy(o) for o in page], token)
+        if listing == "subscriptions":  # each entry carries the subscription's customer too
+            for entry in body["list"]:
+                owner = entry["subscription"]["customer_id"]
+                entry["customer"] = self.objects["customers"].get(owner) or p.customer(owner)
+        return body
 
     def _retrieve(self, listing: str, object_id: str, request: httpx.Request) -> Json:
         obj = copy.deepcopy(self.objects[listing][object_id])

@@ -23,6 +23,7 @@ from adapters.chargebee.marks import mark
 from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings, load_settings
 from connector.errors import InvalidInput
+from connector.platform.paging import first_item
 from connector.ports import RefillRequest
 from connector.timeutil import utcnow
 
@@ -106,14 +107,10 @@ class ChargebeeCharger:
             "date": {"after": since},
             "sort_by": {"desc": "date"},
         }
-        offset: str | None = None
-        while True:
-            invoices, offset = self._api.page("invoices", params, offset)
-            for invoice in invoices:
-                if invoice.get("po_number") == marker:
-                    return str(invoice["id"])
-            if offset is None:
-                return None
+        found = first_item(
+            self._api.pages_of("invoices", params), lambda i: i.get("po_number") == marker
+        )
+        return None if found is None else str(found["id"])
 
     def _currency(self, item_price: str) -> str:
         """The currency of an item price (Chargebee wants it on multi-currency sites)."""

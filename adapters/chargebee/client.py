@@ -1,9 +1,13 @@
 """The one place a Chargebee client is built, and the thin request layer every component shares.
 
-Calls go through the SDK's typed resources (``cb.Invoice.list`` ...): it authenticates with the
-API key, serializes filters (``updated_at[after]``, ``sort_by[asc]``), maps error bodies to its
-exception classes, and keeps each object's JSON as ``raw_data``, which is what the parsers read.
-Each call runs under the core retry policy (:mod:`.retry`); the SDK's own retries stay off.
+Reads go through the SDK's request layer (``chargebee.http_request.request``): it authenticates
+with the API key, serializes filters the way its typed resources do (``updated_at[after]``,
+``sort_by[asc]``), and maps error bodies to its exception classes, but answers stay the plain
+JSON Chargebee sent, which is what the parsers read. The typed resources (``cb.Invoice.list``)
+hydrate every nested model of every object first, about 3 ms an invoice: enough to make
+processing, not Chargebee's rate limit, the bottleneck (bench/sync_chargebee.py prints both).
+Writes, few and small, use the typed resources. Every call runs under the core retry policy
+(:mod:`.retry`); the SDK's own retries stay off.
 
 ``base_url`` points the SDK elsewhere (a sandbox proxy, a local stand-in). For a plain-http
 origin the SDK still speaks https while the *class* attribute ``Chargebee.verify_ca_certs`` is
@@ -16,11 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chargebee import Chargebee
+from chargebee import Chargebee, http_request, request, util
 from chargebee.retry_config import RetryConfig
 
 from adapters.chargebee.retry import RetryPolicy, call_with_retry
 from adapters.chargebee.settings import ChargebeeSettings
+from connector.platform.paging import FetchPage, every_item
 
 Json = dict[str, Any]
 PAGE_LIMIT = 100  # Chargebee's maximum page size
@@ -28,16 +33,16 @@ LINE_ITEMS_LIMIT = 300  # line items per retrieve when an invoice's lines were c
 IDEMPOTENCY_HEADER = Chargebee.idempotency_header
 MAX_IDEMPOTENCY_KEY = 100
 
-# listing -> (SDK resource, the field of each list entry that holds the object)
-RESOURCES: dict[str, tuple[str, str]] = {
-    "invoices": ("Invoice", "invoice"),
-    "credit_notes": ("CreditNote", "credit_note"),
-    "transactions": ("Transaction", "transaction"),
-    "disputes": ("Dispute", "dispute"),
-    "events": ("Event", "event"),
-    "subscriptions": ("Subscription", "subscription"),
-    "customers": ("Customer", "customer"),
-    "item_prices": ("ItemPrice", "item_price"),
+# listing -> the field of each list entry (and of a retrieve answer) that holds the object
+RESOURCES: dict[str, str] = {
+    "invoices": "invoice",
+    "credit_notes": "credit_note",
+    "transactions": "transaction",
+    "disputes": "dispute",
+    "events": "event",
+    "subscriptions": "subscription",
+    "customers": "customer",
+    "item_prices": "item_price",
 }
 
 
@@ -68,50 +73,52 @@ class ChargebeeApi:
     def call(self, method: str, path: str, request: Callable[[], Any]) -> Any:
         return call_with_retry(self._retry, method, path, request)
 
-    def _resource(self, listing: str) -> tuple[Any, str]:
-        name, field = RESOURCES[listing]
-        return getattr(self._client, name), field
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Json:
+        """GET ``path`` (under /api/v2) and return the JSON answer as Chargebee sent it."""
+        query = util.serialize(request.lowercase_keys(dict(params or {})))
+        env = self._client.env
+
+        def send() -> Any:
+            return http_request.request("get", path, env, query, {})
+
+        body, _headers, _status = self.call("get", path, send)
+        answer: Json = body
+        return answer
 
     def page(
         self, listing: str, params: Mapping[str, Any], offset: str | None = None
     ) -> tuple[list[Json], str | None]:
-        """One page of a listing: its objects (plain JSON) and the offset of the next page."""
-        resource, field = self._resource(listing)
+        """One page of a listing: its objects and the offset of the next page (None: last)."""
         query: dict[str, Any] = {**params, "limit": PAGE_LIMIT}
         if offset:
             query["offset"] = offset
-        answer = self.call("get", f"/{listing}", lambda: resource.list(query))
-        objects = [getattr(entry, field).raw_data for entry in answer.list]
-        return objects, answer.next_offset or None
+        body = self.get(f"/{listing}", query)
+        field = RESOURCES[listing]
+        objects = [entry[field] for entry in body.get("list") or ()]
+        return objects, body.get("next_offset") or None
 
     def retrieve(
         self, listing: str, object_id: str, params: Mapping[str, Any] | None = None
     ) -> Json:
-        resource, field = self._resource(listing)
-
-        def request() -> Any:
-            if params:
-                return resource.retrieve(object_id, dict(params))
-            return resource.retrieve(object_id)
-
-        answer = self.call("get", f"/{listing}/{object_id}", request)
-        found: Json = getattr(answer, field).raw_data
+        body = self.get(request.uri_path(listing, object_id), params)
+        found: Json = body[RESOURCES[listing]]
         return found
+
+    def pages_of(self, listing: str, params: Mapping[str, Any]) -> FetchPage[Json]:
+        """The page reader of a listing, for :mod:`connector.platform.paging`."""
+        return lambda offset: self.page(listing, params, offset)
 
     def complete_lines(self, listing: str, document: Json) -> list[Json]:
         """Every line item of an invoice or credit note, following ``line_items_next_offset``."""
-        lines = list(document.get("line_items") or [])
-        offset = document.get("line_items_next_offset")
-        while offset:
-            more = self.retrieve(
-                listing,
-                str(document["id"]),
-                {"line_items_limit": LINE_ITEMS_LIMIT, "line_items_offset": offset},
-            )
-            lines.extend(more.get("line_items") or [])
-            next_offset = more.get("line_items_next_offset")
-            offset = next_offset if next_offset != offset else None
-        return lines
+
+        def fetch(offset: str | None) -> tuple[list[Json], str | None]:
+            page = document
+            if offset is not None:
+                params = {"line_items_limit": LINE_ITEMS_LIMIT, "line_items_offset": offset}
+                page = self.retrieve(listing, str(document["id"]), params)
+            return list(page.get("line_items") or []), page.get("line_items_next_offset")
+
+        return list(every_item(fetch))
 
     def post(
         self, path: str, request: Callable[[dict[str, str]], Any], *, idempotency_key: str

@@ -19,7 +19,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -35,7 +34,8 @@ from connector.events import (
     Void,
 )
 from connector.ingest.plan import split_refund
-from connector.money import exponent, round_half_even
+from connector.money import exponent
+from connector.platform.shares import net_share
 
 PLATFORM = "chargebee"
 log = logging.getLogger(__name__)
@@ -175,9 +175,7 @@ class InvoiceTotals:
 
     def net_share(self, gross_amount: int) -> int:
         """The revenue part of ``gross_amount`` returned on this invoice, rounded once."""
-        if self.gross <= 0 or self.net <= 0 or gross_amount <= 0:
-            return 0
-        return min(round_half_even(Fraction(gross_amount * self.net, self.gross)), self.net)
+        return net_share(gross_amount, self.gross, self.net)
 
 
 # -- credit notes ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from adapters.chargebee.marks import mark
 from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings, load_settings
 from connector.errors import InvalidInput
+from connector.platform.paging import first_item
 from connector.ports import OverageUsage
 from connector.timeutil import require_aware
 
@@ -81,15 +82,12 @@ class ChargebeeUsageSink:
         if customer_id in self._mapped:
             return self._mapped[customer_id]
         params = {"customer_id": {"is": customer_id}, "item_price_id": {"is": self._item_price}}
-        offset: str | None = None
-        while True:
-            subscriptions, offset = self._api.page("subscriptions", params, offset)
-            for subscription in subscriptions:
-                if subscription.get("status") in LIVE:
-                    self._mapped[customer_id] = str(subscription["id"])
-                    return self._mapped[customer_id]
-            if offset is None:
-                break
+        live = first_item(
+            self._api.pages_of("subscriptions", params), lambda s: s.get("status") in LIVE
+        )
+        if live is not None:
+            self._mapped[customer_id] = str(live["id"])
+            return self._mapped[customer_id]
         raise InvalidInput(
             "external_customer_id",
             f"Chargebee customer {customer_id} has no live subscription with the metered item "

@@ -8,7 +8,6 @@ adapter is held to every contract it can keep, and none is skipped.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 import respx
+from harness import harness_module
 
 from connector.ports import adapter, available_platforms
 
@@ -24,10 +24,6 @@ for platform_tests in ("stripe", "chargebee"):  # their stand-ins are plain modu
     folder = str(HERE.parent / platform_tests)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-
-
-def harness_module(platform: str) -> Any:
-    return importlib.import_module(f"harness_{platform}")
 
 
 def _remote(platform: str) -> bool:

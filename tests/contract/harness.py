@@ -11,6 +11,7 @@ suite fails until there is one.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Protocol
 
 from connector.platform.retry import RetryPolicy
@@ -53,3 +54,8 @@ class Harness(Protocol):
     def request_count(self) -> int:
         """Requests the stand-in has received so far. Remote only."""
         ...
+
+
+def harness_module(platform: str) -> Any:
+    """The module ``harness_<platform>``: ``make(router, folder)`` and ``REMOTE``."""
+    return importlib.import_module(f"harness_{platform}")

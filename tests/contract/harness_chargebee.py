@@ -11,14 +11,13 @@ from typing import Any
 import chargebee_payloads as p
 import respx
 from chargebee_fake import API_KEY, NOW, SITE, FakeChargebee, failing
+from harness import Delivery
 
 from adapters.chargebee.client import PAGE_LIMIT
 from adapters.chargebee.settings import load_settings
 from adapters.chargebee.source import ChargebeeSource
 from connector.platform.retry import RetryPolicy
 from connector.ports import PurchaseSource
-
-from harness import Delivery
 
 REMOTE = True  # reached over HTTP
 

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import respx
+from harness import Delivery
 
 from adapters.files.source import FilesSource
 from connector.platform.retry import RetryPolicy
 from connector.ports import PurchaseSource
-
-from harness import Delivery
 
 REMOTE = False  # reached over HTTP
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import respx
 import stripe_payloads as p
+from harness import Delivery
 from stripe_fake import API_KEY, NOW, FakeStripe
 
 from adapters.stripe.client import PAGE_LIMIT
@@ -17,8 +18,6 @@ from adapters.stripe.settings import load_settings
 from adapters.stripe.source import StripeSource
 from connector.platform.retry import RetryPolicy
 from connector.ports import PurchaseSource
-
-from harness import Delivery
 
 REMOTE = True  # reached over HTTP
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import harness_module
 from sqlalchemy import Engine, delete, select
 from sync_helpers import runtime_for
 
@@ -33,8 +34,6 @@ from connector.sync import inbox
 from connector.sync.engine import RunSummary, pull
 from connector.sync.exceptions import retry_exceptions
 from connector.sync.tables import webhook_inbox
-
-from conftest import harness_module
 
 
 class Crash(Exception):

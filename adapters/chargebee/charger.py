@@ -18,11 +18,12 @@ from typing import Any
 
 from chargebee import Chargebee
 
-from adapters.chargebee.client import ChargebeeApi, build_client
+from adapters.chargebee.client import api_for
 from adapters.chargebee.marks import mark
 from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings, load_settings
 from connector.errors import InvalidInput
+from connector.platform.outbound import check_refill
 from connector.platform.paging import first_item
 from connector.ports import RefillRequest
 from connector.timeutil import utcnow
@@ -40,10 +41,7 @@ class ChargebeeCharger:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._settings = settings
-        self._api = ChargebeeApi(
-            client or build_client(settings),
-            retry or RetryPolicy(max_attempts=settings.max_attempts),
-        )
+        self._api = api_for(settings, client, retry)
         self._clock = clock
         self._currencies: dict[str, str] = {}
 
@@ -59,17 +57,8 @@ class ChargebeeCharger:
                 "the refill names no Chargebee item price",
                 "set refill_item_price or map the refill to a charge item price",
             )
-        if not request.key:
-            raise InvalidInput("key", "a refill needs an idempotency key", "derive one per refill")
+        check_refill(request, "Chargebee")
         customer_id = request.external_customer_id
-        if not customer_id:
-            raise InvalidInput(
-                "external_customer_id",
-                "the account has no Chargebee customer",
-                "link the account to its Chargebee customer id",
-            )
-        if isinstance(request.quantity, bool) or request.quantity <= 0:
-            raise InvalidInput("quantity", f"{request.quantity!r} is not a positive count")
         marker = mark("refill", request.key)
         existing = self._created_before(customer_id, marker)
         if existing is not None:

@@ -132,3 +132,12 @@ class ChargebeeApi:
     @property
     def sdk(self) -> Chargebee:
         return self._client
+
+
+def api_for(
+    settings: ChargebeeSettings, client: Chargebee | None, retry: RetryPolicy | None
+) -> ChargebeeApi:
+    """The request layer of a component: its own client and policy, or the settings' ones."""
+    return ChargebeeApi(
+        client or build_client(settings), retry or RetryPolicy(max_attempts=settings.max_attempts)
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connector.errors import InvalidInput
 from connector.money import exponent, normalize_currency
-from connector.platform.settings import load_adapter_settings
+from connector.platform.settings import aware_utc, date_or_instant, load_adapter_settings
 
 _FIXES: dict[str, str] = {
     "api_key": "use an API key from Settings > Configure Chargebee > API keys",
@@ -110,21 +110,8 @@ class ChargebeeSettings(BaseModel):
             )
         return codes
 
-    @field_validator("backfill_from", mode="before")
-    @classmethod
-    def _date_or_instant(cls, value: Any) -> Any:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return datetime(value.year, value.month, value.day, tzinfo=UTC)
-        if isinstance(value, str) and len(value) == 10:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return value
-
-    @field_validator("backfill_from")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("has no timezone")
-        return None if value is None else value.astimezone(UTC)
+    _backfill_as_written = field_validator("backfill_from", mode="before")(date_or_instant)
+    _backfill_in_utc = field_validator("backfill_from")(aware_utc)
 
     def require(self, field: str, purpose: str) -> None:
         """Refuse a connection that lacks what ``purpose`` needs, naming the missing key."""

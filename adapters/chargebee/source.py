@@ -19,7 +19,7 @@ from typing import Any
 
 from chargebee import Chargebee
 
-from adapters.chargebee.client import ChargebeeApi, Json, build_client
+from adapters.chargebee.client import Json, api_for
 from adapters.chargebee.cursor import SyncCursor, load_cursor
 from adapters.chargebee.parse import (
     PLATFORM,
@@ -97,10 +97,7 @@ class ChargebeeSource:
     ) -> None:
         settings.require("backfill_from", "the Chargebee source (the first sync starts there)")
         self._settings = settings
-        self._api = ChargebeeApi(
-            client or build_client(settings),
-            retry or RetryPolicy(max_attempts=settings.max_attempts),
-        )
+        self._api = api_for(settings, client, retry)
         self._clock = clock
         self._customers: dict[str, Customer] = {}
         self._invoices: dict[str, InvoiceTotals] = {}

@@ -15,14 +15,14 @@ from typing import Any
 
 from chargebee import Chargebee
 
-from adapters.chargebee.client import ChargebeeApi, build_client
+from adapters.chargebee.client import api_for
 from adapters.chargebee.marks import mark
 from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings, load_settings
 from connector.errors import InvalidInput
+from connector.platform.outbound import check_overage
 from connector.platform.paging import first_item
 from connector.ports import OverageUsage
-from connector.timeutil import require_aware
 
 LIVE = frozenset({"active", "in_trial", "non_renewing"})
 
@@ -39,27 +39,12 @@ class ChargebeeUsageSink:
         assert settings.usage_item_price is not None
         self._item_price = settings.usage_item_price
         self._mapped = dict(settings.usage_subscriptions)
-        self._api = ChargebeeApi(
-            client or build_client(settings),
-            retry or RetryPolicy(max_attempts=settings.max_attempts),
-        )
+        self._api = api_for(settings, client, retry)
 
     def report(self, usage: OverageUsage) -> str:
         """Record one usage; return its id (the same for every retry of ``usage.key``)."""
-        if isinstance(usage.credits, bool) or not isinstance(usage.credits, int):
-            raise InvalidInput("credits", f"{usage.credits!r} is not a whole number of credits")
-        if usage.credits <= 0:
-            raise InvalidInput("credits", "overage must be positive", "report only credits used")
-        if not usage.key:
-            raise InvalidInput("key", "overage needs an idempotency key", "derive one per burn")
+        occurred_at = check_overage(usage, "Chargebee")
         customer_id = usage.external_customer_id
-        if not customer_id:
-            raise InvalidInput(
-                "external_customer_id",
-                "the account has no Chargebee customer",
-                "link the account to its Chargebee customer id",
-            )
-        occurred_at = require_aware(usage.occurred_at, "occurred_at")
         subscription = self._subscription(customer_id)
         usage_id = mark("usage", usage.key)
         params = {

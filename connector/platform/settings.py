@@ -9,6 +9,7 @@ to an API key must not print the key).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -46,3 +47,22 @@ def load_adapter_settings(
         raise InvalidInput(
             ", ".join(dict.fromkeys(fields)), "; ".join(problems), "; ".join(advice)
         ) from None
+
+
+def date_or_instant(value: Any) -> Any:
+    """A ``backfill_from`` as written: a bare date (``2026-01-01``) is midnight UTC.
+
+    For ``mode="before"`` validators; anything else passes through for pydantic to parse.
+    """
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str) and len(value) == 10:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
+def aware_utc(value: datetime | None) -> datetime | None:
+    """An instant in UTC; one without a timezone is refused (its meaning would be a guess)."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError("has no timezone")
+    return None if value is None else value.astimezone(UTC)

@@ -73,3 +73,49 @@ def test_net_share_is_bounded_and_monotonic(
 
     assert 0 <= net_share(a, gross_total, net_total) <= net_share(b, gross_total, net_total)
     assert net_share(gross_total, gross_total, net_total) == net_total
+
+
+# -- outbound checks and settings helpers ---------------------------------------------------
+
+
+def test_outbound_checks_name_the_field_at_fault() -> None:
+    from datetime import UTC, datetime
+
+    from connector.errors import InvalidInput
+    from connector.platform.outbound import check_overage, check_refill
+    from connector.ports import OverageUsage, RefillRequest
+
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    good = OverageUsage(
+        key="k", account_id="a", external_customer_id="c", credits=5, occurred_at=at
+    )
+    assert check_overage(good, "Acme") == at
+    bad_usages = {
+        "credits": OverageUsage("k", "a", "c", 0, at),
+        "key": OverageUsage("", "a", "c", 5, at),
+        "external_customer_id": OverageUsage("k", "a", "", 5, at),
+        "occurred_at": OverageUsage("k", "a", "c", 5, at.replace(tzinfo=None)),
+    }
+    for field, usage in bad_usages.items():
+        with pytest.raises(InvalidInput) as caught:
+            check_overage(usage, "Acme")
+        assert caught.value.field == field
+    with pytest.raises(InvalidInput, match="Acme customer"):
+        check_refill(RefillRequest("k", "a", "", "item"), "Acme")
+    with pytest.raises(InvalidInput) as refused:
+        check_refill(RefillRequest("k", "a", "c", "item", quantity=True), "Acme")  # type: ignore[arg-type]
+    assert refused.value.field == "quantity"
+
+
+def test_backfill_dates_are_midnight_utc_and_naive_instants_are_refused() -> None:
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from connector.platform.settings import aware_utc, date_or_instant
+
+    assert date_or_instant("2026-01-01") == datetime(2026, 1, 1, tzinfo=UTC)
+    assert date_or_instant(date(2026, 1, 1)) == datetime(2026, 1, 1, tzinfo=UTC)
+    assert date_or_instant("2026-01-01T05:00:00+02:00") == "2026-01-01T05:00:00+02:00"
+    plus_two = datetime(2026, 1, 1, 5, tzinfo=timezone(timedelta(hours=2)))
+    assert aware_utc(plus_two) == datetime(2026, 1, 1, 3, tzinfo=UTC)
+    with pytest.raises(ValueError, match="timezone"):
+        aware_utc(datetime(2026, 1, 1))

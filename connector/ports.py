@@ -42,10 +42,16 @@ class WebhookRejected(Exception):
     """Signature, authentication or freshness check failed: answer 400 and store nothing."""
 
 
-class WebhookUnauthorized(WebhookRejected):
-    """Basic-auth credentials missing or wrong (platforms that sign nothing): answer 401 with
-    a Basic challenge, which senders that authenticate only when challenged need, and store
-    nothing."""
+class WebhookChallenge(WebhookRejected):
+    """The delivery came without credentials: answer 401 with ``headers`` and store nothing.
+
+    Platforms with non-preemptive basic auth (Zuora callouts) send a request without credentials
+    first and only resend it with them after a ``WWW-Authenticate`` challenge.
+    """
+
+    def __init__(self, message: str, headers: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.headers = dict(headers)
 
 
 @runtime_checkable

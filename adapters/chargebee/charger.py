@@ -19,12 +19,12 @@ from typing import Any
 from chargebee import Chargebee
 
 from adapters.chargebee.client import api_for
-from adapters.chargebee.marks import mark
+from adapters.chargebee.marks import LINK_FIX, mark
 from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings, load_settings
 from connector.errors import InvalidInput
-from connector.platform.outbound import check_refill
 from connector.platform.paging import first_item
+from connector.platform.requests import check_refill
 from connector.ports import RefillRequest
 from connector.timeutil import utcnow
 
@@ -57,7 +57,7 @@ class ChargebeeCharger:
                 "the refill names no Chargebee item price",
                 "set refill_item_price or map the refill to a charge item price",
             )
-        check_refill(request, "Chargebee")
+        check_refill(request, "Chargebee", LINK_FIX)
         customer_id = request.external_customer_id
         marker = mark("refill", request.key)
         existing = self._created_before(customer_id, marker)

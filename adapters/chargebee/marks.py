@@ -12,6 +12,7 @@ import hashlib
 
 LIMIT = 100
 PREFIX = "creditsync"
+LINK_FIX = "link the account to its Chargebee customer id"
 
 
 def mark(kind: str, key: str) -> str:

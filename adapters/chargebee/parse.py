@@ -33,9 +33,8 @@ from connector.events import (
     SourceKey,
     Void,
 )
-from connector.ingest.plan import split_refund
 from connector.money import exponent
-from connector.platform.shares import net_share
+from connector.platform.shares import GrossToNet, spread
 
 PLATFORM = "chargebee"
 log = logging.getLogger(__name__)
@@ -175,7 +174,7 @@ class InvoiceTotals:
 
     def net_share(self, gross_amount: int) -> int:
         """The revenue part of ``gross_amount`` returned on this invoice, rounded once."""
-        return net_share(gross_amount, self.gross, self.net)
+        return GrossToNet(gross_total=self.gross, net_total=self.net).share(gross_amount)
 
 
 # -- credit notes ---------------------------------------------------------------------------
@@ -244,8 +243,11 @@ def _spread(
     """
     if len(targets) == 1:
         return [(key(object_id), targets[0][0], gross_amount)]
-    parts = split_refund(gross_amount, [(i, applied) for i, (_, applied) in enumerate(targets)])
-    return [(key(object_id, targets[i][0].invoice_id), targets[i][0], part) for i, part in parts]
+    parts = spread(gross_amount, [applied for _, applied in targets])
+    return [
+        (key(object_id, totals.invoice_id), totals, part)
+        for (totals, _), part in zip(targets, parts, strict=True)
+    ]
 
 
 def refund_events(

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connector.errors import InvalidInput
 from connector.money import exponent, normalize_currency
-from connector.platform.settings import aware_utc, date_or_instant, load_adapter_settings
+from connector.platform.settings import BackfillFrom, load_adapter_settings, require_setting
 
 _FIXES: dict[str, str] = {
     "api_key": "use an API key from Settings > Configure Chargebee > API keys",
@@ -65,7 +63,7 @@ class ChargebeeSettings(BaseModel):
         default=None, description="scheme://host[:port] instead of https://{site}.chargebee.com"
     )
     webhook_credentials: tuple[WebhookCredential, ...] = ()
-    backfill_from: datetime | None = None
+    backfill_from: BackfillFrom | None = None
     overlap_seconds: int = Field(default=300, ge=0, le=86_400)
     currencies: tuple[str, ...] = ()
     refill_item_price: str | None = Field(default=None, min_length=1, max_length=100)
@@ -110,14 +108,9 @@ class ChargebeeSettings(BaseModel):
             )
         return codes
 
-    _backfill_as_written = field_validator("backfill_from", mode="before")(date_or_instant)
-    _backfill_in_utc = field_validator("backfill_from")(aware_utc)
-
     def require(self, field: str, purpose: str) -> None:
         """Refuse a connection that lacks what ``purpose`` needs, naming the missing key."""
-        value = getattr(self, field)
-        if value is None or value == ():
-            raise InvalidInput(field, f"is required for {purpose}", _FIXES.get(field, ""))
+        require_setting(self, field, purpose, _FIXES)
 
     @property
     def credentials(self) -> list[tuple[str, SecretStr]]:

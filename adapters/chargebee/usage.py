@@ -16,13 +16,14 @@ from typing import Any
 from chargebee import Chargebee
 
 from adapters.chargebee.client import api_for
-from adapters.chargebee.marks import mark
+from adapters.chargebee.marks import LINK_FIX, mark
 from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings, load_settings
 from connector.errors import InvalidInput
-from connector.platform.outbound import check_overage
 from connector.platform.paging import first_item
+from connector.platform.requests import check_overage
 from connector.ports import OverageUsage
+from connector.timeutil import require_aware
 
 LIVE = frozenset({"active", "in_trial", "non_renewing"})
 
@@ -43,7 +44,8 @@ class ChargebeeUsageSink:
 
     def report(self, usage: OverageUsage) -> str:
         """Record one usage; return its id (the same for every retry of ``usage.key``)."""
-        occurred_at = check_overage(usage, "Chargebee")
+        check_overage(usage, "Chargebee", LINK_FIX)
+        occurred_at = require_aware(usage.occurred_at, "occurred_at")
         customer_id = usage.external_customer_id
         subscription = self._subscription(customer_id)
         usage_id = mark("usage", usage.key)

@@ -2,10 +2,11 @@
 
 Chargebee signs nothing: an endpoint is protected by HTTP basic auth on its URL. Every
 configured credential is compared in constant time (several while one is rotated); anything
-else is refused with :class:`WebhookUnauthorized` (401, nothing stored). Deliveries repeat and
-arrive out of order for two days, so the inbox stores each event id once, and the payload is
-only a hint: the result names the invoice, credit note or transaction to re-read by id, and the
-source's ``fetch_objects`` turns its newest state into events. Nothing here does I/O.
+else is refused with :class:`WebhookChallenge` (401 with a Basic challenge, nothing stored).
+Deliveries repeat and arrive out of order for two days, so the inbox stores each event id once,
+and the payload is only a hint: the result names the invoice, credit note or transaction to
+re-read by id, and the source's ``fetch_objects`` turns its newest state into events. Nothing
+here does I/O.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from adapters.chargebee.settings import ChargebeeSettings, load_settings
 from adapters.chargebee.source import EVENT_OBJECTS, hint
 from connector.platform.basic_auth import authorized
-from connector.ports import WebhookRejected, WebhookResult, WebhookUnauthorized
+from connector.ports import WebhookChallenge, WebhookRejected, WebhookResult
 
 # The event types a Chargebee webhook should send to creditsync.
 HANDLED_TYPES: tuple[str, ...] = tuple(sorted(EVENT_OBJECTS))
@@ -52,8 +53,9 @@ class ChargebeeReceiver:
 
     def receive(self, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookResult:
         if not authorized(headers, self._credentials):
-            raise WebhookUnauthorized(
-                "the request carries no basic-auth credentials configured for this connection"
+            raise WebhookChallenge(
+                "the request carries no basic-auth credentials configured for this connection",
+                {"WWW-Authenticate": 'Basic realm="creditsync", charset="UTF-8"'},
             )
         try:
             event = json.loads(body)

@@ -23,10 +23,10 @@ from connector.api.drain import Drainer
 from connector.api.errors import ApiError, errors
 from connector.errors import CreditsyncError
 from connector.ports import (
+    WebhookChallenge,
     WebhookReceiver,
     WebhookRejected,
     WebhookResult,
-    WebhookUnauthorized,
     adapter,
 )
 from connector.runtime import Runtime
@@ -123,7 +123,8 @@ async def receive_webhook(
     runtime: RuntimeDep,
 ) -> WebhookAck:
     """Verified and stored: 200 at once (a repeated event id: 200, ignored). Bad signature: 400,
-    bad basic-auth credentials: 401; nothing stored. Applied after the answer."""
+    nothing stored. No credentials where the platform sends them only when challenged: 401 with
+    WWW-Authenticate. Applied after the answer."""
     configured = runtime.settings.connections.get(connection)
     if configured is None or not configured.enabled:
         state = "is disabled" if configured is not None else "does not exist"
@@ -138,10 +139,9 @@ async def receive_webhook(
         result, new = await run_in_threadpool(
             verify_and_store, runtime, receiver, connection, request.headers, body
         )
-    except WebhookUnauthorized as exc:
-        metrics.WEBHOOKS.labels(connection, "rejected").inc()
-        challenge = {"WWW-Authenticate": f'Basic realm="creditsync {connection}"'}
-        raise ApiError(401, "webhook_unauthorized", str(exc), headers=challenge) from None
+    except WebhookChallenge as exc:
+        metrics.WEBHOOKS.labels(connection, "challenged").inc()
+        raise ApiError(401, "webhook_unauthenticated", str(exc), headers=exc.headers) from None
     except WebhookRejected as exc:
         metrics.WEBHOOKS.labels(connection, "rejected").inc()
         raise ApiError(400, "webhook_rejected", str(exc)) from None

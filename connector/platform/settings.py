@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 
 from connector.errors import InvalidInput
 
@@ -49,11 +49,7 @@ def load_adapter_settings(
         ) from None
 
 
-def date_or_instant(value: Any) -> Any:
-    """A ``backfill_from`` as written: a bare date (``2026-01-01``) is midnight UTC.
-
-    For ``mode="before"`` validators; anything else passes through for pydantic to parse.
-    """
+def _date_or_instant(value: Any) -> Any:
     if isinstance(value, date) and not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str) and len(value) == 10:
@@ -61,8 +57,20 @@ def date_or_instant(value: Any) -> Any:
     return value
 
 
-def aware_utc(value: datetime | None) -> datetime | None:
-    """An instant in UTC; one without a timezone is refused (its meaning would be a guess)."""
-    if value is not None and value.tzinfo is None:
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
         raise ValueError("has no timezone")
-    return None if value is None else value.astimezone(UTC)
+    return value.astimezone(UTC)
+
+
+BackfillFrom = Annotated[datetime, BeforeValidator(_date_or_instant), AfterValidator(_aware_utc)]
+"""A ``backfill_from`` setting: an ISO date (midnight UTC) or an aware instant, kept in UTC."""
+
+
+def require_setting(
+    settings: BaseModel, field: str, purpose: str, fixes: Mapping[str, str]
+) -> None:
+    """Refuse a connection that lacks what ``purpose`` needs, naming the missing key."""
+    value = getattr(settings, field)
+    if value is None or value == ():
+        raise InvalidInput(field, f"is required for {purpose}", fixes.get(field, ""))

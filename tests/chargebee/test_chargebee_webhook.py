@@ -14,7 +14,7 @@ from adapters.chargebee.source import ChargebeeSource
 from adapters.chargebee.webhook import HANDLED_TYPES, ChargebeeReceiver
 from connector.errors import InvalidInput
 from connector.events import Purchase
-from connector.ports import WebhookRejected, WebhookUnauthorized
+from connector.ports import WebhookChallenge, WebhookRejected
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -58,7 +58,7 @@ def test_either_credential_of_a_rotation_is_accepted(
 def test_anything_else_is_unauthorized(
     receiver: ChargebeeReceiver, headers: dict[str, str]
 ) -> None:
-    with pytest.raises(WebhookUnauthorized):
+    with pytest.raises(WebhookChallenge):
         receiver.receive(headers, body(), NOW)
 
 
@@ -77,7 +77,7 @@ def test_an_authenticated_body_that_is_no_v2_event_is_rejected(
 ) -> None:
     with pytest.raises(WebhookRejected) as caught:
         receiver.receive(basic("chargebee", "old-password-1"), raw, NOW)
-    assert not isinstance(caught.value, WebhookUnauthorized)
+    assert not isinstance(caught.value, WebhookChallenge)
 
 
 @pytest.mark.parametrize(

@@ -102,11 +102,20 @@ class ChargebeeCharger:
         return None if found is None else str(found["id"])
 
     def _currency(self, item_price: str) -> str:
-        """The currency of an item price (Chargebee wants it on multi-currency sites)."""
+        """The currency of an item price (Chargebee wants it on multi-currency sites), one of
+        the connection's ``currencies`` when those are set."""
         if item_price not in self._currencies:
             found = self._api.retrieve("item_prices", item_price)
             self._currencies[item_price] = str(found["currency_code"])
-        return self._currencies[item_price]
+        currency = self._currencies[item_price]
+        allowed = self._settings.currencies
+        if allowed and currency not in allowed:
+            raise InvalidInput(
+                "item_id",
+                f"the refill item price {item_price} is in {currency}, not in {', '.join(allowed)}",
+                "map the refill to an item price in one of the connection's currencies",
+            )
+        return currency
 
 
 def make_charger(settings: Mapping[str, Any]) -> ChargebeeCharger:

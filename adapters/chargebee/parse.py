@@ -57,8 +57,10 @@ def key(object_id: str, line_id: str = "") -> SourceKey:
 def minor_units(amount: Any, currency: str) -> int:
     """A Chargebee whole-number amount in ISO 4217 minor units of ``currency``.
 
-    Chargebee counts cents, and major units where the currency has no decimals; so only a
-    currency with more than two decimals (KWD) needs scaling.
+    Chargebee multiplies by 100, except for zero-decimal currencies (JPY: "Chargebee does not
+    multiply the amount value by 100"), and prices carry at most two decimals; so only a
+    currency with more than two decimals (KWD) would need scaling. Sources: chargebee.com/docs
+    "What are zero decimal currencies?" and "What is multi-decimal support in Chargebee?".
     """
     value = int(amount or 0)
     digits = exponent(currency)

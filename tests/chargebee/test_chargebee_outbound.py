@@ -111,6 +111,19 @@ def test_a_customer_without_a_payment_source_is_refused_before_any_write(
     assert fake.requests_to("/invoices/create_for_charge_items_and_charges", "POST") == []
 
 
+def test_a_refill_in_a_currency_the_connection_does_not_bill_is_refused(
+    fake: FakeChargebee, settings: ChargebeeSettings, retry: RetryPolicy
+) -> None:
+    fake.add("customers", p.customer())
+    fake.add("item_prices", p.item_price(currency="USD"))
+    euro_only = settings.model_copy(update={"currencies": ("EUR",)})
+
+    with pytest.raises(InvalidInput, match="is in USD, not in EUR"):
+        ChargebeeCharger(euro_only, retry=retry, clock=lambda: NOW).charge(REFILL)
+
+    assert fake.requests_to("/invoices/create_for_charge_items_and_charges", "POST") == []
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

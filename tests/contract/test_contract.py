@@ -102,17 +102,15 @@ def sync(runtime: Runtime, connection: str, source: PurchaseSource) -> int:
     return summary.pages
 
 
+def connected(harness: Any, db_url: str, tmp_path: Path) -> Runtime:
+    """A runtime on the test database with one connection, to the harness's stand-in."""
+    connection = Connection(platform=harness.platform, settings=harness.connection_settings())
+    return runtime_for(db_url, tmp_path, connections={harness.platform: connection})
+
+
 @pytest.fixture
 def runtime(db_url: str, tmp_path: Path, harness: Any) -> Iterator[Runtime]:
-    rt = runtime_for(
-        db_url,
-        tmp_path,
-        connections={
-            harness.platform: Connection(
-                platform=harness.platform, settings=harness.connection_settings()
-            )
-        },
-    )
+    rt = connected(harness, db_url, tmp_path)
     yield rt
     rt.engine.dispose()
 
@@ -161,15 +159,7 @@ def served(receiving: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, R
     from connector.api import create_app
 
     receiving.seed(3)
-    rt = runtime_for(
-        db_url,
-        tmp_path,
-        connections={
-            receiving.platform: Connection(
-                platform=receiving.platform, settings=receiving.connection_settings()
-            )
-        },
-    )
+    rt = connected(receiving, db_url, tmp_path)
     app = create_app(rt)
     app.state.drainer = Drainer(
         lambda c, limit: inbox.process_pending(rt, c, limit), gather=0, share=1

@@ -6,7 +6,8 @@ the stream and the offset after every page, so a crash resumes with the next pag
 starts every stream ``overlap_seconds`` before where the last one ended. Disputes can only be
 filtered by ``created_at`` and have no event, so every run re-reads the disputes created within
 ``dispute_lookback_days`` and reports those that closed; the source keys make that idempotent.
-The Events API stream comes last: an event whose object this run's listing already read (its
+The Events API stream comes last, asking only for the event types creditsync handles (the SDK
+sends ``event_type[in]`` as its list text): an event whose object this run's listing already read (its
 ``updated_at`` falls inside the stream's window) is skipped; any other is re-read by id.
 """
 
@@ -151,7 +152,11 @@ class ChargebeeSource:
         # after/before are strict: widen by a second so both bounds are included
         if stream == "events":
             window = {"after": start - 1, "before": until + 1}
-            return "events", {"occurred_at": window, "sort_by": {"asc": "occurred_at"}}
+            return "events", {
+                "occurred_at": window,
+                "event_type": {"in": sorted(EVENT_OBJECTS)},
+                "sort_by": {"asc": "occurred_at"},
+            }
         if stream == "disputes":
             lookback = until - self._settings.dispute_lookback_days * DAY
             window = {"after": max(min(start, lookback), 0) - 1, "before": until + 1}

@@ -10,6 +10,7 @@ Unknown ids get Chargebee's ``resource_not_found`` body. Every request is record
 
 from __future__ import annotations
 
+import ast
 import copy
 from collections import defaultdict
 from collections.abc import Callable
@@ -57,6 +58,8 @@ def _matches(obj: Json, name: str, op: str, value: str) -> bool:
     field = obj.get(name)
     if op == "is":
         return str(field) == value
+    if op == "in":  # the SDK sends a list as its Python text: "['a', 'b']"
+        return str(field) in ast.literal_eval(value)
     if field is None:
         return False
     if op == "after":

@@ -134,6 +134,7 @@ def test_listings_ask_for_updated_at_windows_sorted_ascending_100_a_page(
     assert refunds["type[is]"] == "refund"
     [events] = fake.list_calls("events")
     assert "occurred_at[after]" in events and events["sort_by[asc]"] == "occurred_at"
+    assert "'payment_succeeded'" in events["event_type[in]"]
     [disputes] = fake.list_calls("disputes")
     assert "created_at[after]" in disputes and "sort_by[asc]" not in disputes
 
@@ -323,6 +324,7 @@ def test_an_event_about_an_object_outside_the_window_is_reread_by_id(
     stale = {**old, "status": "payment_due"}
     fake.add("events", p.event("ev_1", "invoice_updated", {"invoice": stale}))
     fake.add("events", p.event("ev_2", "payment_succeeded", {"invoice": stale}))
+    fake.add("events", p.event("ev_3", "customer_changed", {"customer": p.customer()}))
 
     [purchase] = sync(source)
 

@@ -7,8 +7,9 @@ starts every stream ``overlap_seconds`` before where the last one ended. Dispute
 filtered by ``created_at`` and have no event, so every run re-reads the disputes created within
 ``dispute_lookback_days`` and reports those that closed; the source keys make that idempotent.
 The Events API stream comes last, asking only for the event types creditsync handles (the SDK
-sends ``event_type[in]`` as its list text): an event whose object this run's listing already read (its
-``updated_at`` falls inside the stream's window) is skipped; any other is re-read by id.
+sends ``event_type[in]`` as its list text): an event whose object this run's listing already
+read (its ``updated_at`` falls inside the stream's window) is skipped; any other is re-read by
+id.
 """
 
 from __future__ import annotations

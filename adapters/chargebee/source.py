@@ -216,18 +216,8 @@ class ChargebeeSource:
     def _customer(self, customer_id: str, address: Obj | None) -> Customer:
         if customer_id in self._customers:
             return self._customers[customer_id]
-        if has_contact(address):
-            found = customer_of(customer_id, address)
-        else:
-            try:
-                found = customer_of(customer_id, self._api.retrieve("customers", customer_id))
-            except ChargebeeRequestFailed as exc:
-                if exc.status != 404:
-                    raise
-                log.warning(
-                    "chargebee customer %s is gone; syncing it without contact", customer_id
-                )
-                found = customer_of(customer_id, None)
+        details = address if has_contact(address) else self._retrieve("customers", customer_id)
+        found = customer_of(customer_id, details)
         self._customers[customer_id] = found
         return found
 
@@ -236,8 +226,8 @@ class ChargebeeSource:
         if not transaction_id:
             return []
         if transaction_id not in self._payments:
-            payment = self._api.retrieve("transactions", transaction_id)
-            self._payments[transaction_id] = paid_invoices(payment)
+            payment = self._retrieve("transactions", transaction_id)
+            self._payments[transaction_id] = paid_invoices(payment) if payment else []
         return self._payments[transaction_id]
 
     def _targets(self, refund: Obj) -> list[tuple[InvoiceTotals, int]]:
@@ -248,11 +238,23 @@ class ChargebeeSource:
         found: list[tuple[InvoiceTotals, int]] = []
         for invoice_id, applied in links:
             if invoice_id not in self._invoices:
-                self._invoices[invoice_id] = InvoiceTotals.of(
-                    self._api.retrieve("invoices", invoice_id)
-                )
+                invoice = self._retrieve("invoices", invoice_id)
+                if invoice is None:
+                    continue
+                self._invoices[invoice_id] = InvoiceTotals.of(invoice)
             found.append((self._invoices[invoice_id], applied))
         return found
+
+    def _retrieve(self, listing: str, object_id: str) -> Json | None:
+        """An object another one points at, or None when Chargebee no longer has it (deleted):
+        the pointing object then yields what it can, instead of stopping the sync for good."""
+        try:
+            return self._api.retrieve(listing, object_id)
+        except ChargebeeRequestFailed as exc:
+            if exc.status != 404:
+                raise
+            log.warning("chargebee %s %s is gone (404); read without it", listing, object_id)
+            return None
 
 
 def make_source(settings: Mapping[str, Any]) -> ChargebeeSource:

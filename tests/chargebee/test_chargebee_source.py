@@ -332,6 +332,20 @@ def test_an_event_about_an_object_outside_the_window_is_reread_by_id(
     assert len(fake.requests_to("/invoices/inv_1")) == 1
 
 
+def test_a_deleted_customer_or_invoice_does_not_stop_the_sync(
+    fake: FakeChargebee, source: ChargebeeSource
+) -> None:
+    fake.add("invoices", p.invoice(customer_id="cust_gone", lines=[p.line_item()]))
+    links = [p.linked_invoice("inv_deleted")]
+    fake.add("transactions", p.transaction(linked_invoices=links))
+
+    events = sync(source)
+
+    [purchase] = of_kind(events, Purchase)
+    assert purchase.customer.external_id == "cust_gone" and purchase.customer.email is None
+    assert of_kind(events, Refund) == []
+
+
 def test_fetch_objects_refuses_an_unknown_hint(source: ChargebeeSource) -> None:
     with pytest.raises(InvalidInput, match="kind:id"):
         source.fetch_objects(["inv_1"])

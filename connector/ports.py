@@ -58,6 +58,18 @@ class WebhookInvalid(WebhookRejected):
         self.event_type = event_type
 
 
+class WebhookChallenge(WebhookRejected):
+    """The delivery came without credentials: answer 401 with ``headers`` and store nothing.
+
+    Platforms with non-preemptive basic auth (Zuora callouts) send a request without credentials
+    first and only resend it with them after a ``WWW-Authenticate`` challenge.
+    """
+
+    def __init__(self, message: str, headers: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.headers = dict(headers)
+
+
 @runtime_checkable
 class PurchaseSource(Protocol):
     platform: str

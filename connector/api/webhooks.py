@@ -25,6 +25,7 @@ from connector.api.gate import BodyTooLarge
 from connector.api.types import Text
 from connector.errors import CreditsyncError
 from connector.ports import (
+    WebhookChallenge,
     WebhookInvalid,
     WebhookReceiver,
     WebhookRejected,
@@ -100,7 +101,7 @@ def verify_and_store(
 @router.post(
     "/webhooks/{connection}",
     response_model=WebhookAck,
-    responses=errors(400, 404, 413, 422, 503),
+    responses=errors(400, 401, 404, 413, 422, 503),
     summary="Receive a billing platform's webhook delivery",
     openapi_extra={
         "requestBody": {
@@ -118,7 +119,8 @@ async def receive_webhook(
     runtime: RuntimeDep,
 ) -> WebhookAck:
     """Verified and stored: 200 at once (a repeated event id: 200, ignored). Bad signature: 400,
-    nothing stored. Authentic but not a valid event: 400, kept as a rejected delivery. Applied
+    nothing stored. No credentials where the platform sends them only when challenged: 401 with
+    WWW-Authenticate. Authentic but not a valid event: 400, kept as a rejected delivery. Applied
     after the answer."""
     configured = runtime.settings.connections.get(connection)
     if configured is None or not configured.enabled:
@@ -134,6 +136,9 @@ async def receive_webhook(
         result, new = await run_in_threadpool(
             verify_and_store, runtime, receiver, connection, request.headers, body
         )
+    except WebhookChallenge as exc:
+        metrics.WEBHOOKS.labels(connection, "challenged").inc()
+        raise ApiError(401, "webhook_unauthenticated", str(exc), headers=exc.headers) from None
     except WebhookInvalid as exc:
         metrics.WEBHOOKS.labels(connection, "invalid").inc()
         raise ApiError(

@@ -42,6 +42,18 @@ class WebhookRejected(Exception):
     """Signature, authentication or freshness check failed: answer 400 and store nothing."""
 
 
+class WebhookChallenge(WebhookRejected):
+    """The delivery came without credentials: answer 401 with ``headers`` and store nothing.
+
+    Platforms with non-preemptive basic auth (Zuora callouts) send a request without credentials
+    first and only resend it with them after a ``WWW-Authenticate`` challenge.
+    """
+
+    def __init__(self, message: str, headers: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.headers = dict(headers)
+
+
 @runtime_checkable
 class PurchaseSource(Protocol):
     platform: str

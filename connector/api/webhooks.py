@@ -22,7 +22,13 @@ from connector.api.deps import RuntimeDep
 from connector.api.drain import Drainer
 from connector.api.errors import ApiError, errors
 from connector.errors import CreditsyncError
-from connector.ports import WebhookReceiver, WebhookRejected, WebhookResult, adapter
+from connector.ports import (
+    WebhookChallenge,
+    WebhookReceiver,
+    WebhookRejected,
+    WebhookResult,
+    adapter,
+)
 from connector.runtime import Runtime
 from connector.sync import inbox
 from connector.timeutil import utcnow
@@ -107,7 +113,7 @@ def verify_and_store(
 @router.post(
     "/webhooks/{connection}",
     response_model=WebhookAck,
-    responses=errors(400, 404, 413, 422, 503),
+    responses=errors(400, 401, 404, 413, 422, 503),
     summary="Receive a billing platform's webhook delivery",
 )
 async def receive_webhook(
@@ -117,7 +123,8 @@ async def receive_webhook(
     runtime: RuntimeDep,
 ) -> WebhookAck:
     """Verified and stored: 200 at once (a repeated event id: 200, ignored). Bad signature: 400,
-    nothing stored. Applied after the answer."""
+    nothing stored. No credentials where the platform sends them only when challenged: 401 with
+    WWW-Authenticate. Applied after the answer."""
     configured = runtime.settings.connections.get(connection)
     if configured is None or not configured.enabled:
         state = "is disabled" if configured is not None else "does not exist"
@@ -132,6 +139,9 @@ async def receive_webhook(
         result, new = await run_in_threadpool(
             verify_and_store, runtime, receiver, connection, request.headers, body
         )
+    except WebhookChallenge as exc:
+        metrics.WEBHOOKS.labels(connection, "challenged").inc()
+        raise ApiError(401, "webhook_unauthenticated", str(exc), headers=exc.headers) from None
     except WebhookRejected as exc:
         metrics.WEBHOOKS.labels(connection, "rejected").inc()
         raise ApiError(400, "webhook_rejected", str(exc)) from None

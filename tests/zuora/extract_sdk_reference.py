@@ -35,6 +35,8 @@ MODELS = (
     "ExpandedRefund",
     "ExpandedRefundApplication",
     "ExpandedUsage",
+    "ExpandedProductRatePlanChargeTier",
+    "QueryProductRatePlanChargeTiersResponse",
     "QueryInvoicesResponse",
     "QueryCreditMemosResponse",
     "QueryRefundsResponse",

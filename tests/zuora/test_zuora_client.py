@@ -72,7 +72,7 @@ def test_entity_ids_and_idempotency_keys_are_sent(fake: ZuoraFake, retry: RetryP
     api.post(
         "/v1/object/usage",
         {
-            "AccountId": "x",
+            "AccountId": ACCOUNT,
             "UOM": "credits",
             "Quantity": 1,
             "StartDateTime": "2026-01-05T00:00:00Z",

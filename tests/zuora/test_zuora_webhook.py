@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from conftest import CALLOUT_PASSWORD, CALLOUT_USER, HMAC_KEY, zuora_settings
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from zuora_fake import ZuoraFake, basic_header, callout, callout_body
 from zuora_payloads import invoice
@@ -140,7 +139,7 @@ def test_an_hmac_callout_that_does_not_match_is_rejected(tamper: str) -> None:
 def test_hmac_over_the_fields_and_headers_the_tenant_chose() -> None:
     """A template signing objectId, a timestamp header and the event type, hex, SHA-512."""
     body = callout_body("Invoice", "inv1")
-    signed = "inv1|1767607200|InvoicePosted".encode()
+    signed = b"inv1|1767607200|InvoicePosted"
     signature = hmac.new(HMAC_KEY.encode(), signed, hashlib.sha512).hexdigest()
     headers = {"Zuora-Notification-Id": "n-4", "X-Timestamp": "1767607200", "X-Sig": signature}
     receiver = hmac_receiver(

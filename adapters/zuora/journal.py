@@ -39,59 +39,100 @@ from connector.platform.retry import Failure, RetryPolicy
 
 MAX_ITEMS = 100
 NOTES_PREFIX = "creditsync:"
-NOTES = re.compile(r"^creditsync:(?P<id>\S+)(?: part (?P<part>\d+)/(?P<parts>\d+))?")
+NOTES = re.compile(
+    r"^creditsync:(?P<id>\S+)(?: part (?P<part>\d+)/(?P<parts>\d+)(?: continues (?P<cont>\S+))?)?"
+)
 Side = Literal["Debit", "Credit"]
 
 
 @dataclass(frozen=True)
 class Item:
-    account: str  # creditsync's GL code
+    account: str  # creditsync's GL code (or Zuora's accounting code name, once renamed)
     side: Side
     amount: int  # minor units, > 0
+    line: int  # the entry line it comes from
+
+
+@dataclass(frozen=True)
+class Part:
+    """Items of one summary entry; ``continues``: sides whose first item goes on with the last
+    item of that side in the previous part (a line cut at the boundary)."""
+
+    items: list[Item]
+    continues: frozenset[Side] = frozenset()
 
 
 def entry_items(entry: JournalEntry) -> list[Item]:
     """The one place a JournalEntry's lines become Zuora items (entity and dimensions, when
     entries carry them, map here: segments and organization labels)."""
     return [
-        Item(line.account, "Debit", line.debit)
+        Item(line.account, "Debit", line.debit, n)
         if line.debit
-        else Item(line.account, "Credit", line.credit)
-        for line in entry.lines
+        else Item(line.account, "Credit", line.credit, n)
+        for n, line in enumerate(entry.lines)
     ]
 
 
-def split_balanced(items: list[Item], limit: int = MAX_ITEMS) -> list[list[Item]]:
+def split_balanced(items: list[Item], limit: int = MAX_ITEMS) -> list[Part]:
     """Items in parts of at most ``limit``, each part balanced (debits = credits).
 
-    Debits are matched to credits in order, cutting a line where the other side's line ends,
-    and the matched pairs are grouped; within a part, pieces of one account and side are
-    merged back, so a line is cut only where a part boundary falls inside it.
+    Debits are matched to credits in order, cutting a line where the other side's line ends;
+    the matched pieces fill a part until one more would pass the limit, and pieces of one line
+    within a part are joined again. So a line is cut only where a part boundary falls inside
+    it, and the part after says so (``continues``), for the read-back to join it again.
     """
     if len(items) <= limit:
-        return [items]
+        return [Part(items)]
     debits = deque(i for i in items if i.side == "Debit")
     credits = deque(i for i in items if i.side == "Credit")
-    pairs: list[tuple[Item, Item]] = []
+    sides: list[dict[int, Item]] = []  # per part: line -> joined piece, debits then credits
+    current: dict[int, Item] = {}
     while debits and credits:
         debit, credit = debits.popleft(), credits.popleft()
         amount = min(debit.amount, credit.amount)
-        pairs.append((Item(debit.account, "Debit", amount), Item(credit.account, "Credit", amount)))
         if debit.amount > amount:
-            debits.appendleft(Item(debit.account, "Debit", debit.amount - amount))
+            debits.appendleft(Item(debit.account, "Debit", debit.amount - amount, debit.line))
         if credit.amount > amount:
-            credits.appendleft(Item(credit.account, "Credit", credit.amount - amount))
-    parts: list[list[Item]] = []
-    per_part = limit // 2
-    for start in range(0, len(pairs), per_part):
-        merged: dict[tuple[str, Side], int] = {}
-        for pair in pairs[start : start + per_part]:
-            for piece in pair:
-                merged[(piece.account, piece.side)] = (
-                    merged.get((piece.account, piece.side), 0) + piece.amount
-                )
-        parts.append([Item(account, side, amount) for (account, side), amount in merged.items()])
+            credits.appendleft(Item(credit.account, "Credit", credit.amount - amount, credit.line))
+        pieces = (
+            Item(debit.account, "Debit", amount, debit.line),
+            Item(credit.account, "Credit", amount, credit.line),
+        )
+        if len(current) + sum(p.line not in current for p in pieces) > limit:
+            sides.append(current)
+            current = {}
+        for piece in pieces:
+            found = current.get(piece.line)
+            current[piece.line] = (
+                piece
+                if found is None
+                else Item(piece.account, piece.side, found.amount + piece.amount, piece.line)
+            )
+    sides.append(current)
+    parts: list[Part] = []
+    previous: dict[int, Item] = {}
+    for joined in sides:
+        ordered = [i for i in joined.values() if i.side == "Debit"] + [
+            i for i in joined.values() if i.side == "Credit"
+        ]
+        both: tuple[Side, Side] = ("Debit", "Credit")
+        continues = frozenset(
+            side
+            for side in both
+            if _last(previous, side) is not None and _last(previous, side) == _first(joined, side)
+        )
+        parts.append(Part(ordered, continues))
+        previous = joined
     return parts
+
+
+def _first(joined: dict[int, Item], side: str) -> int | None:
+    return next((i.line for i in joined.values() if i.side == side), None)
+
+
+def _last(joined: dict[int, Item], side: str) -> int | None:
+    lines = [i.line for i in joined.values() if i.side == side]
+    return lines[-1] if lines else None
 
 
 def major(amount: int, currency: str) -> str:
@@ -100,8 +141,13 @@ def major(amount: int, currency: str) -> str:
     return f"{Decimal(amount).scaleb(-places):.{places}f}"
 
 
-def notes_for(entry: JournalEntry, part: int, parts: int) -> str:
-    marker = f"{NOTES_PREFIX}{entry.id}" + (f" part {part}/{parts}" if parts > 1 else "")
+def notes_for(entry: JournalEntry, number: int, parts: list[Part]) -> str:
+    marker = f"{NOTES_PREFIX}{entry.id}"
+    if len(parts) > 1:
+        marker += f" part {number}/{len(parts)}"
+        continues = parts[number - 1].continues
+        if continues:
+            marker += " continues " + ",".join(sorted(continues))
     text = f"{marker} {entry.kind.value}" + (f": {entry.memo}" if entry.memo else "")
     return text[:2000]
 
@@ -137,7 +183,7 @@ class ZuoraJournalSink:
     def post(self, entry: JournalEntry) -> str:
         """Post ``entry`` (in parts when it has more than 100 lines); its JE number(s)."""
         items = [
-            Item(self._settings.accounting_code(i.account), i.side, i.amount)
+            Item(self._settings.accounting_code(i.account), i.side, i.amount, i.line)
             for i in entry_items(entry)
         ]
         parts = split_balanced(items)
@@ -147,14 +193,14 @@ class ZuoraJournalSink:
                 "accountingPeriodName": self.period_name(entry.period),
                 "currency": entry.currency,
                 "journalEntryDate": entry.entry_date.isoformat(),
-                "notes": notes_for(entry, number, len(parts)),
+                "notes": notes_for(entry, number, parts),
                 "journalEntryItems": [
                     {
                         "accountingCodeName": item.account,
                         "amount": major(item.amount, entry.currency),
                         "type": item.side,
                     }
-                    for item in part
+                    for item in part.items
                 ],
             }
             if self._settings.journal_transaction_type:
@@ -184,20 +230,36 @@ class ZuoraJournalSink:
     # -- reading back -------------------------------------------------------------------------
 
     def _posting(self, entry_id: str, details: list[Json], period: str) -> PostedEntry:
+        """One creditsync entry from its summary entries; the parts of a split one, in order,
+        with each line cut at a part boundary joined again."""
+        details = sorted(details, key=_part_number)
         first = details[0]
         currency = str(first.get("currency"))
-        merged: dict[tuple[str, str], int] = {}
         lines: list[JournalLine] = []
         for detail in details:
+            match = NOTES.match(str(detail.get("notes") or ""))
+            continues = set((match.group("cont") or "").split(",")) if match else set()
             for item in detail.get("journalEntryItems") or ():
-                account = self._settings.gl_code(str(item.get("accountingCodeName")))
-                amount = parse_major(str(item.get("amount")), currency, "amount")
                 side = str(item.get("type"))
-                if len(details) == 1:
-                    lines.append(_line(account, side, amount))
-                else:  # the parts of a split entry: pieces of one account and side rejoin
-                    merged[(account, side)] = merged.get((account, side), 0) + amount
-        lines += [_line(account, side, amount) for (account, side), amount in merged.items()]
+                line = _line(
+                    self._settings.gl_code(str(item.get("accountingCodeName"))),
+                    side,
+                    parse_major(str(item.get("amount")), currency, "amount"),
+                )
+                if side in continues:
+                    continues.discard(side)
+                    at = max(
+                        n for n, known in enumerate(lines) if bool(known.debit) == (side == "Debit")
+                    )
+                    known = lines[at]
+                    line = JournalLine(
+                        account=known.account,
+                        debit=known.debit + line.debit,
+                        credit=known.credit + line.credit,
+                    )
+                    lines[at] = line
+                    continue
+                lines.append(line)
         return PostedEntry(
             sink_id=",".join(str(d.get("number")) for d in details),
             entry_id=None if entry_id.startswith("zuora:") else entry_id,
@@ -248,6 +310,11 @@ class ZuoraJournalSink:
             failure=Failure(retryable=True, message="the Data Query job did not finish in time"),
             attempts=self._max_polls,
         )
+
+
+def _part_number(detail: Json) -> int:
+    match = NOTES.match(str(detail.get("notes") or ""))
+    return int(match.group("part")) if match and match.group("part") else 1
 
 
 def _line(account: str, side: str, amount: int) -> JournalLine:

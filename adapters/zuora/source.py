@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from adapters.zuora.client import Json, ZuoraApi
@@ -170,8 +171,8 @@ class ZuoraSource:
 
     def _invoice_events(self, invoice: Json) -> list[CanonicalEvent]:
         events = invoice_events(invoice)
-        credited = invoice.get("creditMemoAmount")
-        if is_paid(invoice) and credited is not None and str(credited) not in ("0", "0.0", "0.00"):
+        credited = Decimal(str(invoice.get("creditMemoAmount") or 0))
+        if is_paid(invoice) and credited > 0:
             memos = self._api.query_all(
                 "credit-memos", filters=[f"invoiceid.EQ:{invoice['id']}"], expand=MEMO_EXPAND
             )

@@ -20,6 +20,7 @@ from typing import Any
 from adapters.zuora.client import Json, ZuoraApi
 from adapters.zuora.settings import ZuoraSettings, load_settings
 from connector.errors import InvalidInput
+from connector.platform.requests import check_refill
 from connector.platform.retry import RetryPolicy
 from connector.ports import RefillRequest
 from connector.timeutil import utcnow
@@ -52,14 +53,7 @@ class ZuoraCharger:
         """
         if not request.item_id:
             raise InvalidInput("item_id", "the refill names no Zuora product rate plan charge")
-        if not request.key:
-            raise InvalidInput("key", "a refill needs an idempotency key", "derive one per refill")
-        if not request.external_customer_id:
-            raise InvalidInput(
-                "external_customer_id", "the account has no Zuora account", "link its account id"
-            )
-        if isinstance(request.quantity, bool) or request.quantity <= 0:
-            raise InvalidInput("quantity", f"{request.quantity!r} is not a positive count")
+        check_refill(request, "Zuora", "link the account to its Zuora account id")
         number = invoice_number(request.key)
         invoice = self._existing(number) or self._create(request, number)
         balance = Decimal(str(invoice.get("balance") or 0))

@@ -10,14 +10,12 @@ chooses. Secrets stay ``SecretStr`` so neither ``repr`` nor a log line shows the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connector.errors import InvalidInput
-from connector.platform.settings import load_adapter_settings
+from connector.platform.settings import BackfillFrom, load_adapter_settings, require_setting
 
 _FIXES: dict[str, str] = {
     "base_url": "give the REST host of your tenant's region, e.g. https://rest.na.zuora.com",
@@ -55,7 +53,7 @@ class ZuoraSettings(BaseModel):
     client_id: str | None = Field(default=None, min_length=1)
     client_secret: SecretStr | None = None
     entity_ids: tuple[str, ...] = ()
-    backfill_from: datetime | None = None
+    backfill_from: BackfillFrom | None = None
     overlap_seconds: int = Field(default=300, ge=0, le=86_400)
     max_attempts: int = Field(default=6, ge=1, le=20)
     timeout_seconds: float = Field(default=60.0, gt=0, le=600)
@@ -101,27 +99,9 @@ class ZuoraSettings(BaseModel):
             raise ValueError("needs at least one non-empty field")
         return value
 
-    @field_validator("backfill_from", mode="before")
-    @classmethod
-    def _date_or_instant(cls, value: Any) -> Any:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return datetime(value.year, value.month, value.day, tzinfo=UTC)
-        if isinstance(value, str) and len(value) == 10:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return value
-
-    @field_validator("backfill_from")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("has no timezone")
-        return None if value is None else value.astimezone(UTC)
-
     def require(self, field: str, purpose: str) -> None:
         """Refuse a connection that lacks what ``purpose`` needs, naming the missing key."""
-        value = getattr(self, field)
-        if value is None or value == ():
-            raise InvalidInput(field, f"is required for {purpose}", _FIXES.get(field, ""))
+        require_setting(self, field, purpose, _FIXES)
 
     def accounting_code(self, gl_code: str) -> str:
         return self.journal_accounting_codes.get(gl_code, gl_code)

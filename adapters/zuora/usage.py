@@ -15,6 +15,7 @@ from typing import Any
 from adapters.zuora.client import ZuoraApi
 from adapters.zuora.settings import ZuoraSettings, load_settings
 from connector.errors import InvalidInput
+from connector.platform.requests import check_overage
 from connector.platform.retry import RetryPolicy
 from connector.ports import OverageUsage
 from connector.timeutil import require_aware
@@ -44,16 +45,7 @@ class ZuoraUsageSink:
 
     def report(self, usage: OverageUsage) -> str:
         """Create one usage record (or find the one a earlier attempt created); return its id."""
-        if isinstance(usage.credits, bool) or not isinstance(usage.credits, int):
-            raise InvalidInput("credits", f"{usage.credits!r} is not a whole number of credits")
-        if usage.credits <= 0:
-            raise InvalidInput("credits", "overage must be positive", "report only credits used")
-        if not usage.key:
-            raise InvalidInput("key", "overage needs an idempotency key", "derive one per burn")
-        if not usage.external_customer_id:
-            raise InvalidInput(
-                "external_customer_id", "the account has no Zuora account", "link its account id"
-            )
+        check_overage(usage, "Zuora", "link the account to its Zuora account id")
         occurred_at = require_aware(usage.occurred_at, "occurred_at")
         description = description_of(usage.key)
         found, _ = self._api.query(

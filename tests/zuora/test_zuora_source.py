@@ -413,3 +413,18 @@ def test_fetch_objects_reads_what_callouts_name(source: ZuoraSource, fake: Zuora
     assert [type(e).__name__ for e in found] == ["Purchase", "CreditNote", "Refund", "Purchase"]
     with pytest.raises(InvalidInput, match="object_ids"):
         source.fetch_objects(["in_123"])
+
+
+def test_callouts_in_any_order_give_the_same_events(source: ZuoraSource, fake: ZuoraFake) -> None:
+    """Callouts are hints to re-read: arrival order never changes what is read."""
+    fake.add("invoices", invoice("inv1"))
+    fake.add("credit-memos", credit_memo("cm1"))
+    fake.add("refunds", refund("rf1"))
+    hints = ["refund:rf1", "creditmemo:cm1", "invoice:inv1"]
+
+    forward = sorted(keys(source.fetch_objects(hints)))
+    backward = sorted(keys(source.fetch_objects(list(reversed(hints)))))
+    twice = sorted(keys(source.fetch_objects(hints + hints)))
+
+    assert forward == backward
+    assert sorted(set(twice)) == forward

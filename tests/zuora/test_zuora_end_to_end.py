@@ -12,7 +12,14 @@ import pytest
 from conftest import zuora_settings
 from test_zuora_payload_shapes import conversation_problems
 from zuora_fake import ZuoraFake
-from zuora_payloads import ACCOUNT, credit_memo, credit_memo_item, invoice, invoice_item
+from zuora_payloads import (
+    ACCOUNT,
+    credit_memo,
+    credit_memo_item,
+    invoice,
+    invoice_item,
+    refund,
+)
 
 from adapters.zuora.client import ZuoraApi
 from adapters.zuora.journal import ZuoraJournalSink
@@ -29,6 +36,8 @@ from connector.sync.engine import run_sync
 from tests.sync_helpers import runtime_for
 
 FEB = datetime(2026, 2, 1, tzinfo=UTC)
+MARCH = datetime(2026, 3, 1, tzinfo=UTC)
+MARCH_STAMP = "2026-02-20T09:00:00.000+00:00"
 
 
 @pytest.fixture
@@ -88,3 +97,29 @@ def test_purchase_credit_memo_recognition_journal_and_reconcile(
     assert result.differences == []
     assert result.clean
     assert conversation_problems(fake.exchanges) == []
+
+
+def test_a_refund_cancelled_after_it_was_processed_gives_the_credits_back(
+    runtime: Runtime, fake: ZuoraFake
+) -> None:
+    fake.add("invoices", invoice("inv1"))
+    fake.add("refunds", refund("rf1", amount=2500.0))
+    settings = zuora_settings()
+
+    def remaining() -> int:
+        with runtime.engine.connect() as conn:
+            return sum(p.credits_remaining for p in pools.pools_for_object(conn, "zuora", "inv1"))
+
+    run_sync(
+        runtime, "zuora", source=ZuoraSource(settings, api=ZuoraApi(settings), clock=lambda: FEB)
+    )
+    assert remaining() == 825_000  # a quarter of 1.1M credits clawed back
+
+    fake.update(
+        "refunds", "rf1", status="Canceled", cancelledOn=MARCH_STAMP, updatedDate=MARCH_STAMP
+    )
+    later = ZuoraSource(settings, api=ZuoraApi(settings), clock=lambda: MARCH)
+    summary = run_sync(runtime, "zuora", source=later)
+
+    assert summary.report.counts["refund_failed.applied"] == 1
+    assert remaining() == 1_100_000

@@ -85,7 +85,9 @@ def latest(values: Sequence[Any]) -> datetime | None:
 
 
 def is_void(invoice: Obj) -> bool:
-    return invoice.get("status") == "Canceled" or invoice.get("reversed") is True
+    """Reversed, or cancelled after it had been posted (a draft never posted sold nothing)."""
+    cancelled = invoice.get("status") == "Canceled" and bool(invoice.get("postedDate"))
+    return cancelled or invoice.get("reversed") is True
 
 
 def is_paid(invoice: Obj) -> bool:
@@ -308,19 +310,18 @@ def refund_events(
     status = refund.get("status")
     if status != REFUND_DONE and status not in REFUND_UNDONE:
         return []
-    currency = str(
-        refund.get("currency") or (targets[0].invoice.get("currency") if targets else "")
-    )
-    when = (
-        instant(refund.get("refundTransactionTime"))
-        or instant(refund.get("cancelledOn") if status != REFUND_DONE else None)
-        or instant(refund.get("refundDate"))
-        or instant(refund.get("updatedDate"))
-    )
-    if when is None or not targets:
+    if not targets:
         return []
-    if status != REFUND_DONE:
-        when = instant(refund.get("cancelledOn")) or instant(refund.get("updatedDate")) or when
+    currency = str(refund.get("currency") or targets[0].invoice.get("currency"))
+    done = status == REFUND_DONE
+    moments = (
+        ("refundTransactionTime", "refundDate", "updatedDate")
+        if done
+        else ("cancelledOn", "updatedDate")
+    )
+    when = next((m for m in (instant(refund.get(f)) for f in moments) if m is not None), None)
+    if when is None:
+        return []
     gross = minor(application.get("applyAmount"), currency, "applyAmount")
     parts = spread(gross, [t.applied for t in targets])
     events: list[CanonicalEvent] = []
@@ -328,7 +329,7 @@ def refund_events(
         invoice_id = str(target.invoice["id"])
         line = f"{application['id']}:{invoice_id}" if len(targets) > 1 else str(application["id"])
         source = key(str(refund["id"]), line)
-        if status != REFUND_DONE:
+        if not done:
             events.append(
                 RefundFailed(
                     source=key(str(refund["id"]), f"{line}:failed"),

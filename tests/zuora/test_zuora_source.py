@@ -148,9 +148,13 @@ def test_invoices_that_are_not_paid_give_no_purchase(
     assert not [e for e in events_of(run(source)) if isinstance(e, Purchase)]
 
 
-def test_cancelled_and_reversed_invoices_give_a_void(source: ZuoraSource, fake: ZuoraFake) -> None:
+def test_cancelled_posted_and_reversed_invoices_give_a_void(
+    source: ZuoraSource, fake: ZuoraFake
+) -> None:
     fake.add("invoices", invoice("inv1", status="Canceled", updated=stamp(12)))
     fake.add("invoices", invoice("inv2", reversed=True, updated=stamp(13)))
+    draft = invoice("inv3", status="Canceled", balance=None, paid_at=None, updated=stamp(14))
+    fake.add("invoices", {k: v for k, v in draft.items() if k != "postedDate"})
 
     voids = events_of(run(source))
 

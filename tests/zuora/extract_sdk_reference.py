@@ -107,6 +107,14 @@ def json_type(annotation: Any) -> str:
     return f"object:{text}"
 
 
+def enum_values(annotation: Any) -> list[str]:
+    """The allowed values when a field is (an optional) enum of the SDK."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return sorted(str(member.value) for member in candidate)
+    return []
+
+
 def describe(name: str) -> dict[str, Any]:
     models = import_module("zuora_sdk.models")
     cls = getattr(models, name)
@@ -115,7 +123,11 @@ def describe(name: str) -> dict[str, Any]:
         if field_name == "additional_properties":
             continue
         alias = info.alias or field_name
-        fields[alias] = {"type": json_type(info.annotation), "required": info.is_required()}
+        spec: dict[str, Any] = {"type": json_type(info.annotation), "required": info.is_required()}
+        values = enum_values(info.annotation)
+        if values:
+            spec["enum"] = values
+        fields[alias] = spec
     return fields
 
 

@@ -76,6 +76,9 @@ def check(payload: dict[str, Any], model: str, where: str = "") -> list[str]:
     for name, value in payload.items():
         if name in fields:
             found += problems(value, fields[name]["type"], f"{where}.{name}")
+            allowed = fields[name].get("enum")
+            if allowed and value is not None and value not in allowed:
+                found.append(f"{where}.{name}: {value!r} is not one of {allowed}")
     return found
 
 
@@ -144,6 +147,11 @@ def test_the_checker_catches_what_drifts() -> None:
     found = check(entry, "CreateJournalEntryRequest")
     assert any("accountingPeriodName: required" in m for m in found)
     assert any("amount: 1.0 is not string" in m for m in found)
+    item = {"accountingCodeName": "1205", "amount": "1.00", "type": "debit"}
+    assert any(
+        "is not one of ['Credit', 'Debit']" in m
+        for m in check(item, "CreateJournalEntryRequestItem")
+    )
 
 
 def test_the_reference_is_the_pinned_sdk() -> None:

@@ -403,7 +403,7 @@ def journal_entry_detail(
         "journalEntryItems": [
             {
                 "accountingCodeName": item["accountingCodeName"],
-                "accountingCodeType": "Custom",
+                "accountingCodeType": "OtherLiabilities",
                 "amount": item["amount"],
                 "glAccountNumber": item["accountingCodeName"],
                 "type": item["type"],

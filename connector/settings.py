@@ -65,6 +65,18 @@ class Schedule(BaseModel):
     jitter_seconds: int = Field(default=30, ge=0)
 
 
+class BurnWriter(BaseModel):
+    """Group commit of concurrent API burns: one transaction for what arrives together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_batch: int = Field(default=128, ge=1, le=1000, description="burns per transaction")
+    max_wait_ms: float = Field(
+        default=2.0, ge=0, le=50, description="how long a batch waits for company"
+    )
+    writers: int = Field(default=1, ge=1, le=16, description="writer threads per process")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CREDITSYNC_",
@@ -87,6 +99,7 @@ class Settings(BaseSettings):
     )
     api_tokens: list[ApiToken] = Field(default_factory=list)
     schedule: Schedule = Field(default_factory=Schedule)
+    burn_writer: BurnWriter = Field(default_factory=BurnWriter)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     notify_url: str | None = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -17,7 +18,9 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from connector.api import create_app
+from connector.api.factory import SCHEDULER_ENV
 from connector.cli.common import console, err_console, fails_cleanly
+from connector.errors import InvalidInput
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
 from connector.settings import Settings, get_settings, masked
@@ -72,6 +75,37 @@ def run_server(server: uvicorn.Server, sockets: Sequence[socket] | None = None) 
     server.run(sockets=list(sockets) if sockets else None)
 
 
+def serve_workers(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    workers: int,
+    *,
+    scheduler: bool,
+    log_level: str,
+) -> None:
+    """``workers`` processes on one port, each building its app from the same settings."""
+    if not settings.database_url.startswith("postgresql"):
+        raise InvalidInput(
+            "workers",
+            "several workers need PostgreSQL (SQLite has one writer per file)",
+            "set database_url to a PostgreSQL URL, or serve with one worker",
+        )
+    Runtime.from_settings(settings).engine.dispose()  # migrate once, before the workers start
+    os.environ[SCHEDULER_ENV] = "1" if scheduler else "0"
+    uvicorn.run(
+        "connector.api.factory:served_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=log_level,
+        server_header=False,
+        # a worker answers the supervisor's pings once its app is built: give a loaded host time
+        timeout_worker_healthcheck=60,
+    )
+
+
 @fails_cleanly
 def serve_command(
     host: Annotated[
@@ -82,6 +116,10 @@ def serve_command(
         bool, typer.Option("--no-scheduler", help="serve only; another process schedules jobs")
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="processes serving the port (PostgreSQL for more than 1)"),
+    ] = 1,
 ) -> None:
     """Serve webhooks, the burn and balance API, the admin API, /healthz, /readyz, /metrics."""
     settings = load_settings()
@@ -89,6 +127,11 @@ def serve_command(
         err_console.print(
             "[yellow]warning:[/yellow] no api_tokens configured: every /v1 call will be refused"
         )
+    if workers > 1:
+        serve_workers(
+            settings, host, port, workers, scheduler=not no_scheduler, log_level=log_level
+        )
+        return
     server = build_server(
         settings,
         host or settings.host,

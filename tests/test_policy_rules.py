@@ -11,8 +11,8 @@ from sqlalchemy import Connection as DbConnection
 
 from adapters.stripe.retry import StripeRequestFailed
 from connector.errors import InvalidInput
-from connector.platform.retry import Failure
 from connector.ledger.models import BurnResult
+from connector.platform.retry import Failure
 from connector.policy.hook import hook_for
 from connector.policy.jobs import retryable
 from connector.policy.routes import PlatformRoutes, routes_from

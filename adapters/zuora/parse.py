@@ -12,7 +12,8 @@ Money rules:
   the item it discounts through ``appliedToInvoiceItemId``; it is folded into that item, so the
   purchase's net is after discounts and no discount ever reads as a purchase or as unmapped.
 - A refund returns gross money; its revenue part is the refunded fraction of the invoice's
-  gross ``amount`` applied to its ``amountWithoutTax`` (connector.platform.shares).
+  gross ``amount`` applied to its ``amountWithoutTax`` (connector.platform.shares), taken on the
+  invoice's cumulative refunds so that refunds in parts add up to the share of their sum.
 """
 
 from __future__ import annotations
@@ -288,6 +289,24 @@ class RefundTarget:
 
     invoice: Obj
     applied: int  # minor units of the payment applied to this invoice
+    refunded_before: int = 0  # gross minor units refunded from this invoice by earlier refunds
+
+
+def refunded_before(application: Obj, applications: Sequence[Obj], currency: str) -> int:
+    """Gross amount of the invoice's processed payment refunds applied before ``application``.
+
+    ``applications`` are the invoice's refund applications with their refunds expanded; the
+    order is the time each was applied, then the id, the same on every read.
+    """
+    position = (str(application.get("createdDate") or ""), str(application.get("id")))
+    return sum(
+        minor(other.get("applyAmount"), currency, "applyAmount")
+        for other in applications
+        if other.get("paymentId")
+        and not other.get("creditMemoId")
+        and (other.get("refund") or {}).get("status") == REFUND_DONE
+        and (str(other.get("createdDate") or ""), str(other.get("id"))) < position
+    )
 
 
 def payment_refund_applications(refund: Obj) -> list[Obj]:
@@ -340,7 +359,7 @@ def refund_events(
                 )
             )
             continue
-        amount = invoice_totals(target.invoice).share(part)
+        amount = invoice_totals(target.invoice).share_after(target.refunded_before, part)
         if amount > 0:
             events.append(
                 Refund(

@@ -31,6 +31,7 @@ from adapters.zuora.parse import (
     minor,
     payment_refund_applications,
     refund_events,
+    refunded_before,
 )
 from adapters.zuora.settings import ZuoraSettings, load_settings
 from connector.errors import InvalidInput
@@ -199,8 +200,17 @@ class ZuoraSource:
             invoice = self._invoice(str(invoice_id))
             if invoice is None:
                 return []
-            applied = minor(application.get("applyAmount"), str(invoice["currency"]), "applyAmount")
-            return [RefundTarget(invoice, applied)]
+            currency = str(invoice["currency"])
+            applied = minor(application.get("applyAmount"), currency, "applyAmount")
+            before = 0
+            if invoice.get("amount") != invoice.get("amountWithoutTax"):  # a share is rounded
+                siblings = self._api.query_all(
+                    "refund-applications",
+                    filters=[f"invoiceid.EQ:{invoice_id}"],
+                    expand=("refund",),
+                )
+                before = refunded_before(application, siblings, currency)
+            return [RefundTarget(invoice, applied, before)]
         payment = self._api.record(
             "payments", str(application["paymentId"]), ("paymentapplications",)
         )

@@ -40,6 +40,7 @@ MODELS = (
     "QueryInvoicesResponse",
     "QueryCreditMemosResponse",
     "QueryRefundsResponse",
+    "QueryRefundApplicationsResponse",
     "QueryPaymentsResponse",
     "QueryUsagesResponse",
     "TokenResponse",

@@ -168,6 +168,7 @@ QUERY_MODELS = {
     "invoices": ("QueryInvoicesResponse", "ExpandedInvoice"),
     "credit-memos": ("QueryCreditMemosResponse", "ExpandedCreditMemo"),
     "refunds": ("QueryRefundsResponse", "ExpandedRefund"),
+    "refund-applications": ("QueryRefundApplicationsResponse", "ExpandedRefundApplication"),
     "payments": ("QueryPaymentsResponse", "ExpandedPayment"),
     "usages": ("QueryUsagesResponse", "ExpandedUsage"),
     "product-rate-plan-charge-tiers": (

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import NOW, Sleeps
+from test_zuora_payload_shapes import conversation_problems
 from zuora_fake import ZuoraFake
 from zuora_payloads import (
     ACCOUNT,
@@ -362,6 +363,7 @@ def test_pages_read_twice_give_the_same_events(source: ZuoraSource, fake: ZuoraF
     fake.add("refunds", refund("rf1"))
 
     assert keys(events_of(run(source))) == keys(events_of(run(source)))
+    assert conversation_problems(fake.exchanges) == []
 
 
 @pytest.mark.parametrize("failing_page", [0, 1, 2, 3])
@@ -432,3 +434,21 @@ def test_callouts_in_any_order_give_the_same_events(source: ZuoraSource, fake: Z
 
     assert forward == backward
     assert sorted(set(twice)) == forward
+
+
+def test_refunds_of_a_taxed_invoice_add_up_to_the_share_of_their_sum(
+    source: ZuoraSource, fake: ZuoraFake
+) -> None:
+    """Three refunds of 1/3 each: rounded one by one they would lose a cent; cumulative, not."""
+    fake.add("invoices", invoice("inv1", items=[invoice_item("inv1-i1", amount=100.0, tax=8.0)]))
+    for n, at in enumerate((stamp(21), stamp(22), stamp(23)), 1):
+        application = refund_application(f"rf{n}-a1", refund_id=f"rf{n}", amount=36.0)
+        application["createdDate"] = at
+        fake.add("refunds", refund(f"rf{n}", amount=36.0, applications=[application], updated=at))
+
+    refunds = [e for e in events_of(run(source)) if isinstance(e, Refund)]
+
+    # 36.00 of 108.00 gross is 33.333... of 100.00 net: 3333, 3334, 3333 -> exactly 10000
+    assert [r.amount for r in refunds] == [3333, 3334, 3333]
+    assert sum(r.amount for r in refunds) == 10000
+    assert conversation_problems(fake.exchanges) == []  # refund applications, as the SDK says

@@ -40,6 +40,7 @@ OBJECTS = (
     "invoices",
     "credit-memos",
     "refunds",
+    "refund-applications",
     "payments",
     "usages",
     "accounts",
@@ -123,6 +124,13 @@ class ZuoraFake:
 
     def add(self, object_name: str, record: Json) -> Json:
         self.records[object_name][str(record["id"])] = record
+        if object_name == "refunds":  # its applications are listable on their own, as in Zuora
+            header = {k: v for k, v in record.items() if k != "refundApplications"}
+            for application in record.get("refundApplications") or ():
+                self.records["refund-applications"][str(application["id"])] = {
+                    **application,
+                    "refund": header,
+                }
         return record
 
     def update(self, object_name: str, record_id: str, **changes: Any) -> Json:

@@ -100,19 +100,18 @@ def is_paid(invoice: Obj) -> bool:
     return amount is not None and Decimal(str(amount)) > 0 and Decimal(str(balance or 0)) == 0
 
 
-def paid_at(invoice: Obj) -> datetime:
+def paid_at(invoice: Obj) -> datetime | None:
     """When the last payment or credit that settled the invoice was applied."""
     applications = [
         *(invoice.get("paymentApplications") or ()),
         *(invoice.get("creditMemoApplications") or ()),
     ]
-    moment = latest([a.get("createdDate") for a in applications])
-    if moment is None:
-        moment = latest([a.get("effectiveDate") for a in applications])
-    fallback = instant(invoice.get("updatedDate")) or instant(invoice.get("invoiceDate"))
-    if moment is None and fallback is None:
-        raise InvalidInput("updatedDate", f"invoice {invoice.get('id')} carries no date")
-    return moment or fallback  # type: ignore[return-value]
+    return (
+        latest([a.get("createdDate") for a in applications])
+        or latest([a.get("effectiveDate") for a in applications])
+        or instant(invoice.get("updatedDate"))
+        or instant(invoice.get("invoiceDate"))
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -190,6 +189,9 @@ def invoice_events(invoice: Obj) -> list[CanonicalEvent]:
         log.warning("zuora invoice %s has no account; its items are not purchases", invoice_id)
         return []
     occurred_at = paid_at(invoice)
+    if occurred_at is None:
+        log.warning("zuora invoice %s carries no date; its items are not purchases", invoice_id)
+        return []
     items = list(invoice.get("invoiceItems") or ())
     money = item_money(items, currency)
     events: list[CanonicalEvent] = []

@@ -102,7 +102,9 @@ def work(callers: int, per_caller: int, n_accounts: int, tag: str) -> list[list[
     ]
 
 
-def drive(label: str, batches: list[list[BurnRequest]], one: Callable[[BurnRequest], None]) -> Run:
+def drive(
+    label: str, batches: list[list[BurnRequest]], one: Callable[[BurnRequest], object]
+) -> Run:
     """Each caller sends its burns one after another; all callers at once."""
     latencies: list[float] = []
     lock = threading.Lock()
@@ -126,7 +128,7 @@ def drive(label: str, batches: list[list[BurnRequest]], one: Callable[[BurnReque
 def in_process(engine: Engine, batches: list[list[BurnRequest]], label: str, writers: int) -> Run:
     writer = GroupCommitter(Ledger(engine), GroupCommitSettings(writers=writers))
     try:
-        return drive(label, batches, lambda req: writer.burn(req) and None)
+        return drive(label, batches, writer.burn)
     finally:
         writer.close()
 
@@ -136,7 +138,10 @@ def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -
     dialect = engine.dialect.name
     mark = "?" if dialect == "sqlite" else "%s"
     with engine.connect() as conn:
-        pool_of = dict(conn.exec_driver_sql("SELECT account_id, id FROM pools").all())
+        pool_of: dict[str, int] = {
+            account: pool
+            for account, pool in conn.exec_driver_sql("SELECT account_id, id FROM pools")
+        }
         rate_id = conn.exec_driver_sql("SELECT id FROM burn_rates").scalar_one()
     insert_burn = (
         "INSERT INTO burns (account_id, idempotency_key, action, units, credits, "
@@ -167,7 +172,9 @@ def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -
             insert_burn,
             (req.account_id, req.idempotency_key, "query", 1, 1, 0, rate_id, stamp, recorded, "x"),
         )
-        burn_id = cursor.fetchone()[0]
+        row = cursor.fetchone()
+        assert row is not None
+        burn_id = row[0]
         pool_id = pool_of[req.account_id]
         cursor.execute(
             insert_entry,

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
-from test_api_support import T0, TOKENS, auth, make_runtime, seed
 
 from connector.store.tables import burns
+from tests.test_api_support import T0, TOKENS, auth, make_runtime, seed
 
 ACCOUNTS = ["w-1", "w-2", "w-3"]
 CREDITS = 50  # per account; four clients on each ask for 60 distinct burns of one credit

@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import respx
-from stripe_payloads import Json, error_body, list_envelope
 
 from adapters.stripe.cursor import STREAMS
+from tests.stripe.stripe_payloads import Json, error_body, list_envelope
 
 BASE = "https://api.stripe.com"
 NOW = datetime(2026, 1, 10, tzinfo=UTC)

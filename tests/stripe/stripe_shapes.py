@@ -180,7 +180,7 @@ def _check_scalar(value: Any, annotation: Any, path: str) -> list[Mismatch]:
         return [Mismatch(path, f"expected {annotation.__name__}, got {type(value).__name__}")]
     if annotation is Decimal:
         try:
-            Decimal(value)
+            Decimal(str(value))
         except InvalidOperation:
             return [Mismatch(path, f"{value!r} is not a decimal string")]
     return []

@@ -18,23 +18,6 @@ from typing import Any
 import pytest
 import stripe
 from pydantic import SecretStr
-from stripe_fake import API_KEY, NOW, FakeStripe, completed_cursor
-from stripe_payloads import (
-    PAID_AT,
-    balance_transaction,
-    charge,
-    checkout_session,
-    credit_note,
-    dispute,
-    dumps,
-    event,
-    invoice,
-    invoice_line,
-    invoice_payment,
-    refund,
-    sign,
-    tax,
-)
 
 from adapters.stripe.client import UnsupportedStripeVersion
 from adapters.stripe.parse import API_VERSION
@@ -59,6 +42,23 @@ from connector.sync import inbox
 from connector.sync.engine import run_sync
 from connector.sync.exceptions import list_exceptions
 from tests.refund_rules_helpers import assert_consistent
+from tests.stripe.stripe_fake import API_KEY, NOW, FakeStripe, completed_cursor
+from tests.stripe.stripe_payloads import (
+    PAID_AT,
+    balance_transaction,
+    charge,
+    checkout_session,
+    credit_note,
+    dispute,
+    dumps,
+    event,
+    invoice,
+    invoice_line,
+    invoice_payment,
+    refund,
+    sign,
+    tax,
+)
 from tests.sync_helpers import runtime_for
 
 SECRET = "whsec_live_0123456789"

@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
-from stripe_payloads import invoice, invoice_item, invoice_line, list_envelope, meter_event, price
 
 from adapters.stripe.charger import StripeCharger
 from adapters.stripe.retry import RetryPolicy, StripeRequestFailed
@@ -19,6 +18,14 @@ from adapters.stripe.settings import StripeSettings
 from adapters.stripe.usage import StripeUsageSink
 from connector.errors import InvalidInput
 from connector.ports import Charger, OverageUsage, RefillRequest, UsageSink
+from tests.stripe.stripe_payloads import (
+    invoice,
+    invoice_item,
+    invoice_line,
+    list_envelope,
+    meter_event,
+    price,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API = "https://api.stripe.com"

@@ -6,16 +6,6 @@ from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
-from stripe_payloads import (
-    checkout_line_item,
-    checkout_session,
-    customer,
-    invoice,
-    invoice_line,
-    price,
-    refund,
-    tax,
-)
 
 from adapters.stripe.parse import (
     PurchaseTarget,
@@ -26,6 +16,16 @@ from adapters.stripe.parse import (
     session_purchases,
 )
 from connector.events import Purchase
+from tests.stripe.stripe_payloads import (
+    checkout_line_item,
+    checkout_session,
+    customer,
+    invoice,
+    invoice_line,
+    price,
+    refund,
+    tax,
+)
 
 
 @given(

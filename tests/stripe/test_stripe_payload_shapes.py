@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 import stripe
-import stripe_payloads as p
 from stripe.billing import MeterEvent
 from stripe.checkout import Session
-from stripe_shapes import check, required_of
 
+import tests.stripe.stripe_payloads as p
 from adapters.stripe.webhook import HANDLED_OBJECTS
+from tests.stripe.stripe_shapes import check, required_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 Factory = Callable[[], dict[str, Any]]

@@ -7,8 +7,24 @@ from typing import Any
 
 import httpx
 import pytest
-from stripe_fake import NOW, FakeStripe, completed_cursor
-from stripe_payloads import (
+
+from adapters.stripe.retry import RetryPolicy, StripeRequestFailed
+from adapters.stripe.settings import StripeSettings
+from adapters.stripe.source import StripeSource
+from connector.errors import InvalidInput
+from connector.events import (
+    CanonicalEvent,
+    CreditNote,
+    Customer,
+    Dispute,
+    DisputeOutcome,
+    Purchase,
+    Refund,
+    Void,
+)
+from connector.ports import Page, PurchaseSource
+from tests.stripe.stripe_fake import NOW, FakeStripe, completed_cursor
+from tests.stripe.stripe_payloads import (
     CREATED,
     PAID_AT,
     charge,
@@ -26,22 +42,6 @@ from stripe_payloads import (
     refund,
     tax,
 )
-
-from adapters.stripe.retry import RetryPolicy, StripeRequestFailed
-from adapters.stripe.settings import StripeSettings
-from adapters.stripe.source import StripeSource
-from connector.errors import InvalidInput
-from connector.events import (
-    CanonicalEvent,
-    CreditNote,
-    Customer,
-    Dispute,
-    DisputeOutcome,
-    Purchase,
-    Refund,
-    Void,
-)
-from connector.ports import Page, PurchaseSource
 
 BACKFILL = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 UNTIL = int(NOW.timestamp())

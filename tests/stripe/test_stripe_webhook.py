@@ -9,8 +9,15 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from stripe_fake import FakeStripe
-from stripe_payloads import (
+
+from adapters.stripe.settings import StripeSettings
+from adapters.stripe.source import StripeSource
+from adapters.stripe.webhook import StripeReceiver, receive
+from connector.errors import InvalidInput
+from connector.events import CreditNote, Purchase, Void
+from connector.ports import WebhookReceiver, WebhookRejected, WebhookResult
+from tests.stripe.stripe_fake import FakeStripe
+from tests.stripe.stripe_payloads import (
     PAID_AT,
     charge,
     checkout_session,
@@ -26,13 +33,6 @@ from stripe_payloads import (
     refund,
     sign,
 )
-
-from adapters.stripe.settings import StripeSettings
-from adapters.stripe.source import StripeSource
-from adapters.stripe.webhook import StripeReceiver, receive
-from connector.errors import InvalidInput
-from connector.events import CreditNote, Purchase, Void
-from connector.ports import WebhookReceiver, WebhookRejected, WebhookResult
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD = "whsec_old_0123456789"

@@ -7,14 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import Sleeps, zuora_settings
-from zuora_fake import CLIENT_SECRET, ZuoraFake
-from zuora_payloads import ACCOUNT, failure, invoice
 
 from adapters.zuora.client import ZuoraApi, ZuoraRequestFailed
 from adapters.zuora.settings import load_settings
 from connector.errors import InvalidInput
 from connector.platform.retry import RetryPolicy
+from tests.zuora.zuora_fake import CLIENT_SECRET, Sleeps, ZuoraFake, zuora_settings
+from tests.zuora.zuora_payloads import ACCOUNT, failure, invoice
 
 
 def test_one_token_serves_many_calls(api: ZuoraApi, fake: ZuoraFake) -> None:

@@ -9,17 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import zuora_settings
-from test_zuora_payload_shapes import conversation_problems
-from zuora_fake import ZuoraFake
-from zuora_payloads import (
-    ACCOUNT,
-    credit_memo,
-    credit_memo_item,
-    invoice,
-    invoice_item,
-    refund,
-)
 
 from adapters.zuora.client import ZuoraApi
 from adapters.zuora.journal import ZuoraJournalSink
@@ -34,6 +23,16 @@ from connector.runtime import Runtime
 from connector.settings import Connection
 from connector.sync.engine import run_sync
 from tests.sync_helpers import runtime_for
+from tests.zuora.test_zuora_payload_shapes import conversation_problems
+from tests.zuora.zuora_fake import ZuoraFake, zuora_settings
+from tests.zuora.zuora_payloads import (
+    ACCOUNT,
+    credit_memo,
+    credit_memo_item,
+    invoice,
+    invoice_item,
+    refund,
+)
 
 FEB = datetime(2026, 2, 1, tzinfo=UTC)
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)

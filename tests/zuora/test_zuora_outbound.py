@@ -8,9 +8,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from test_zuora_payload_shapes import conversation_problems
-from zuora_fake import ZuoraFake
-from zuora_payloads import ACCOUNT, CHARGE, charge_tier
 
 from adapters.zuora.charger import ZuoraCharger, invoice_number
 from adapters.zuora.client import ZuoraApi, ZuoraRequestFailed
@@ -20,6 +17,9 @@ from adapters.zuora.usage import ZuoraUsageSink
 from connector.errors import InvalidInput
 from connector.journal import EntryKind, JournalEntry, JournalLine
 from connector.ports import Charger, JournalSink, OverageUsage, RefillRequest, UsageSink
+from tests.zuora.test_zuora_payload_shapes import conversation_problems
+from tests.zuora.zuora_fake import ZuoraFake
+from tests.zuora.zuora_payloads import ACCOUNT, CHARGE, charge_tier
 
 AT = datetime(2026, 1, 5, 10, 30, tzinfo=UTC)
 

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import zuora_payloads as p
-from zuora_fake import callout_body
+
+from tests.zuora import zuora_payloads as p
+from tests.zuora.zuora_fake import callout_body
 
 REFERENCE = json.loads((Path(__file__).parent / "sdk_reference.json").read_text())
 MODELS: dict[str, dict[str, dict[str, Any]]] = REFERENCE["models"]

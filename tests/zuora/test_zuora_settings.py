@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import CALLOUT_PASSWORD, zuora_settings
-from zuora_fake import CLIENT_SECRET
 
 from adapters.zuora import ADAPTER
 from adapters.zuora.settings import load_settings
 from connector.errors import InvalidInput
 from connector.ports import adapter
 from connector.settings import Connection, Settings, masked
+from tests.zuora.zuora_fake import CALLOUT_PASSWORD, CLIENT_SECRET, zuora_settings
 
 
 def test_the_registry_finds_every_zuora_port() -> None:

@@ -10,24 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import NOW, Sleeps
-from test_zuora_payload_shapes import conversation_problems
-from zuora_fake import ZuoraFake
-from zuora_payloads import (
-    ACCOUNT,
-    CHARGE,
-    DISCOUNT_CHARGE,
-    credit_memo,
-    credit_memo_application,
-    credit_memo_item,
-    invoice,
-    invoice_item,
-    payment,
-    payment_application,
-    refund,
-    refund_application,
-    stamp,
-)
 
 from adapters.zuora.client import ZuoraApi, ZuoraRequestFailed
 from adapters.zuora.source import ZuoraSource
@@ -43,6 +25,23 @@ from connector.events import (
 )
 from connector.platform.retry import RetryPolicy
 from connector.ports import Page, PurchaseSource
+from tests.zuora.test_zuora_payload_shapes import conversation_problems
+from tests.zuora.zuora_fake import NOW, Sleeps, ZuoraFake
+from tests.zuora.zuora_payloads import (
+    ACCOUNT,
+    CHARGE,
+    DISCOUNT_CHARGE,
+    credit_memo,
+    credit_memo_application,
+    credit_memo_item,
+    invoice,
+    invoice_item,
+    payment,
+    payment_application,
+    refund,
+    refund_application,
+    stamp,
+)
 
 
 def run(source: ZuoraSource, cursor: dict[str, Any] | None = None) -> list[Page]:

@@ -12,10 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CALLOUT_PASSWORD, CALLOUT_USER, HMAC_KEY, zuora_settings
 from sqlalchemy import select
-from zuora_fake import ZuoraFake, basic_header, callout, callout_body
-from zuora_payloads import invoice
 
 from adapters.zuora.webhook import ZuoraReceiver, make_receiver
 from connector.errors import InvalidInput
@@ -24,6 +21,17 @@ from connector.runtime import Runtime
 from connector.settings import Connection
 from connector.sync.tables import webhook_inbox
 from tests.test_api_support import client_for, make_runtime
+from tests.zuora.zuora_fake import (
+    CALLOUT_PASSWORD,
+    CALLOUT_USER,
+    HMAC_KEY,
+    ZuoraFake,
+    basic_header,
+    callout,
+    callout_body,
+    zuora_settings,
+)
+from tests.zuora.zuora_payloads import invoice
 
 NOW = datetime(2026, 1, 5, 10, tzinfo=UTC)
 

@@ -23,18 +23,53 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import respx
-from zuora_payloads import Json, data_query_job, failure, journal_entry_detail, token, usage
+
+from adapters.zuora.settings import ZuoraSettings
+from tests.zuora.zuora_payloads import (
+    Json,
+    data_query_job,
+    failure,
+    journal_entry_detail,
+    token,
+    usage,
+)
 
 BASE = "https://rest.test.zuora.com"
 DATA_FILES = "https://zuora-dataquery-results.s3.us-west-2.amazonaws.com"
 CLIENT_ID = "3f6a7b2c-4d5e-4f60-8a9b-0c1d2e3f4a5b"
 CLIENT_SECRET = "Zb7rT2xQm9LpW4sVn8Kd3Hf6Jc1Ya5Ue0Go"
+NOW = datetime(2026, 2, 1, tzinfo=UTC)
+CALLOUT_USER = "zuora-callouts"
+CALLOUT_PASSWORD = "c4ll0ut-pa55-7Qz"
+HMAC_KEY = "hm4c-key-9f8e7d6c5b4a"
+
+
+class Sleeps(list[float]):
+    """Records the waits the retry policy asked for, without waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def zuora_settings(**overrides: Any) -> ZuoraSettings:
+    """A connection to the stand-in, with callout credentials and the usage unit set."""
+    raw: dict[str, Any] = {
+        "base_url": BASE,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "backfill_from": "2026-01-01",
+        "callout_credentials": [{"user": CALLOUT_USER, "password": CALLOUT_PASSWORD}],
+        "usage_uom": "credits",
+    }
+    raw.update(overrides)
+    return ZuoraSettings.model_validate(raw)
+
 
 OBJECTS = (
     "invoices",
@@ -91,13 +126,14 @@ def _matches(record: Json, expression: str) -> bool:
         left, right = moment_left, moment_right
     else:
         left, right = left.lower(), right.lower()
-    return {
+    outcome: bool = {
         "EQ": left == right,
         "NE": left != right,
         "LT": left < right,
         "GT": left > right,
         "SW": str(left).startswith(str(right)),
     }[op]
+    return outcome
 
 
 class ZuoraFake:
@@ -322,7 +358,7 @@ class ZuoraFake:
             return httpx.Response(
                 200, json=failure("53000020", f"invoice number {number} already exists")
             )
-        account = self.records["accounts"].get(body.get("accountId"))
+        account = self.records["accounts"].get(str(body.get("accountId")))
         if account is None:
             return httpx.Response(200, json=failure("50000020", "account not found"))
         total = sum(Decimal(str(i["amount"])) for i in body["invoiceItems"])

@@ -119,7 +119,7 @@ def test_backfill_from_takes_a_date_or_an_aware_instant_in_utc() -> None:
     plus_two = timezone(timedelta(hours=2))
 
     assert Example(backfill_from="2026-01-01").backfill_from == datetime(2026, 1, 1, tzinfo=UTC)
-    assert Example(backfill_from=date(2026, 1, 1)).backfill_from == datetime(2026, 1, 1, tzinfo=UTC)  # type: ignore[arg-type]
+    assert Example(backfill_from=date(2026, 1, 1)).backfill_from == datetime(2026, 1, 1, tzinfo=UTC)
     moment = Example(backfill_from=datetime(2026, 1, 1, 2, tzinfo=plus_two)).backfill_from
     assert moment == datetime(2026, 1, 1, tzinfo=UTC) and moment.tzinfo == UTC
     with pytest.raises(ValidationError, match="has no timezone"):

@@ -8,8 +8,7 @@ adapter is held to every contract it can keep, and none is skipped.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,6 @@ import respx
 
 from connector.ports import adapter, available_platforms
 from tests.contract.harness import harness_module
-
-HERE = Path(__file__).parent
-for platform_tests in ("stripe", "chargebee"):  # their stand-ins are plain modules there
-    folder = str(HERE.parent / platform_tests)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
 
 
 def _remote(platform: str) -> bool:
@@ -34,7 +27,7 @@ def _remote(platform: str) -> bool:
         return True
 
 
-CAPABLE = {
+CAPABLE: dict[str, Callable[[str], bool]] = {
     "harness": lambda platform: adapter(platform).source is not None,
     "receiving": lambda platform: adapter(platform).receiver is not None,
     "remote": lambda platform: adapter(platform).source is not None and _remote(platform),

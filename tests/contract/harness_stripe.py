@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import respx
-import stripe_payloads as p
 
+import tests.stripe.stripe_payloads as p
 from adapters.stripe.client import PAGE_LIMIT
 from adapters.stripe.settings import load_settings
 from adapters.stripe.source import StripeSource

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import respx
 
 from connector.ports import adapter, available_platforms
-from tests.contract.harness import harness_module
+from tests.contract.harness import Harness, harness_module
 
 
 def _remote(platform: str) -> bool:
@@ -47,20 +46,21 @@ def router() -> Iterator[respx.MockRouter]:
         yield mock
 
 
-def _make(platform: str, router: respx.MockRouter, tmp_path: Path) -> Any:
-    return harness_module(platform).make(router, tmp_path)
+def _make(platform: str, router: respx.MockRouter, tmp_path: Path) -> Harness:
+    make: Callable[[respx.MockRouter, Path], Harness] = harness_module(platform).make
+    return make(router, tmp_path)
 
 
 @pytest.fixture
-def harness(platform: str, router: respx.MockRouter, tmp_path: Path) -> Any:
+def harness(platform: str, router: respx.MockRouter, tmp_path: Path) -> Harness:
     return _make(platform, router, tmp_path)
 
 
 @pytest.fixture
-def receiving(platform: str, router: respx.MockRouter, tmp_path: Path) -> Any:
+def receiving(platform: str, router: respx.MockRouter, tmp_path: Path) -> Harness:
     return _make(platform, router, tmp_path)
 
 
 @pytest.fixture
-def remote(platform: str, router: respx.MockRouter, tmp_path: Path) -> Any:
+def remote(platform: str, router: respx.MockRouter, tmp_path: Path) -> Harness:
     return _make(platform, router, tmp_path)

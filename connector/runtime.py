@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from connector.errors import InvalidInput, NotFound
 from connector.ledger.burns import BurnPolicy
@@ -23,9 +23,11 @@ from connector.ports import (
     WebhookReceiver,
     adapter,
 )
+from connector.recognition.gl import GLResolver
 from connector.settings import Connection, Settings, get_settings
 from connector.store.engine import make_engine
 from connector.store.migrate import is_current, upgrade
+from connector.store.tables import mapping_versions
 from mappings.gl import GLAccounts
 from mappings.holder import MappingStore
 from mappings.model import MappingSet
@@ -70,12 +72,29 @@ class Runtime:
     def ledger(self) -> Ledger:
         return Ledger(self.engine, plans=self.plan_policy)
 
-    def gl_accounts(self, version: str | None, currency: str, entity: str | None) -> GLAccounts:
+    @property
+    def gl_accounts(self) -> GLResolver:
         """GL accounts of a pool under the mapping version it was created with, so that a later
-        change of the mapping files never moves an old pool's money to other accounts."""
+        change of the mapping files never moves an old pool's money to other accounts.
+
+        Every recorded version this process has not read yet is read here, when a command takes
+        the resolver and before it opens its own transaction: a lookup made inside that
+        transaction then never opens a second connection (on SQLite that one would wait for the
+        write lock the command itself holds, then fail with "database is locked")."""
+        self._read_versions()
+        return self._gl_accounts
+
+    def _read_versions(self) -> None:
+        with self.engine.connect() as conn:
+            recorded = conn.execute(select(mapping_versions.c.version)).scalars().all()
+            for version in recorded:
+                if version not in self._versions and version != self.mappings.current.version:
+                    self._versions[version] = load_version(conn, version)
+
+    def _gl_accounts(self, version: str | None, currency: str, entity: str | None) -> GLAccounts:
         if version is None or version == self.mappings.current.version:
             return self.mappings.current.gl_accounts(currency, entity)
-        if version not in self._versions:
+        if version not in self._versions:  # recorded since the resolver was taken
             with self.engine.connect() as conn:
                 self._versions[version] = load_version(conn, version)
         return self._versions[version].gl_accounts(currency, entity)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from connector.api.auth import AdminCaller
 from connector.api.deps import RuntimeDep
-from connector.api.errors import ApiError, errors
+from connector.api.errors import ApiError, busy, errors, is_lock_timeout
 from connector.errors import CreditsyncError
 from connector.ledger.models import BurnRate
 from connector.recognition.closing import close_period, list_periods
@@ -192,7 +192,7 @@ def _summary(summary: RunSummary) -> SyncStarted:
     "/sync/{connection}",
     response_model=SyncStarted,
     responses={
-        **errors(401, 403, 404, 409, 422),
+        **errors(401, 403, 404, 409, 422, 503),
         202: {"model": SyncStarted, "description": "Started; still running after `wait`"},
     },
 )
@@ -225,6 +225,8 @@ def trigger_sync(
     except CreditsyncError:
         raise  # busy (409), bad settings (422): the error handlers answer
     except Exception as exc:
+        if is_lock_timeout(exc):
+            raise busy() from None
         raise ApiError(
             500, "sync_failed", f"the sync of {connection!r} failed: {type(exc).__name__}: {exc}"
         ) from None

@@ -1,7 +1,8 @@
 """Sync runs: pull what changed since the cursor, apply it, then expire, recognize and post.
 
-Each page of events is applied in one transaction together with the cursor that follows it, so a
-run that dies mid-way resumes from the last page it finished and nothing is applied twice; two
+Each page of events is applied together with the cursor that follows it (a big page in slices,
+the cursor with the last), so a run that dies mid-way resumes from the last page it finished,
+and a slice applied again changes nothing since every write is idempotent; two
 runs of one connection never overlap (a lease in the database, safe across processes). A run
 whose process died is marked ``abandoned`` by the next run, which takes its lease over at once
 (see ``lease``); one event that cannot apply never stops a page (see ``apply``).
@@ -28,6 +29,9 @@ from connector.timeutil import utcnow
 from mappings.model import MappingSet
 
 Progress = Callable[[int], None]
+# events applied per transaction: a big page is applied in slices, its cursor saved with the
+# last, so that SQLite's write lock is never held long (re-applying a slice changes nothing)
+EVENTS_PER_COMMIT = 500
 
 
 @dataclass(frozen=True)
@@ -83,16 +87,23 @@ def pull(
     progress: Progress | None = None,
     lease: Lease | None = None,
 ) -> None:
-    """Apply every page the source has since the stored cursor, page and cursor together
-    (stopping before a page if ``lease`` passed to another holder meanwhile)."""
+    """Apply every page the source has since the stored cursor, the cursor committed with the
+    page's last slice (stopping before a page if ``lease`` passed to another holder meanwhile)."""
     with engine.connect() as conn:
         cursor = load_cursor(conn, connection)
     for page in source.pages(cursor):
         if lease is not None:
             lease.check()
-        with engine.begin() as conn:
-            report = apply_events(conn, connection, page.events, mappings)
-            save_cursor(conn, connection, page.cursor)
+        report = ApplyReport()
+        events = list(page.events)
+        slices = [
+            events[i : i + EVENTS_PER_COMMIT] for i in range(0, len(events), EVENTS_PER_COMMIT)
+        ]
+        for index, part in enumerate(slices or [[]]):
+            with engine.begin() as conn:
+                report.add(apply_events(conn, connection, part, mappings))
+                if index >= len(slices) - 1:
+                    save_cursor(conn, connection, page.cursor)
         summary.report.add(report)
         summary.pages += 1
         for key, count in report.counts.items():

@@ -349,7 +349,6 @@ def recognize(
     chosen = parse_mode(mode)
     tz = zone(timezone)
     resolve = cached(gl)
-    now = now or utcnow()
     with held(engine, RUN_LEASE):
         settled = control.settle(engine)
         with engine.begin() as conn:
@@ -370,6 +369,9 @@ def recognize(
                     f"recognize through a moment in {opening} or later",
                 )
             marks = control.at_least(control.watermarks(conn, settled), last)
+            # the run's moment: what was recorded before it is in the run, what after is not
+            # (rebuild replays the run at this moment, since its chunks commit over a while)
+            now = now or utcnow()
             run_id = conn.execute(
                 recognition_runs.insert()
                 .values(

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, event, select
 from test_api_support import T0, auth, client_for, make_runtime, seed
 
 from connector.ledger.models import BurnRequest, BurnResult
+from connector.rebuild.verify import rebuild
 from connector.recognition import run as recognition_run
 from connector.recognition.run import recognize
 from connector.settings import EXAMPLE_MAPPINGS
@@ -115,3 +116,39 @@ def test_a_lock_timeout_answers_503_with_retry_after(db_url: str, tmp_path: Path
         again = client.post("/v1/burns", json=body, headers=auth("burn"))
         assert again.status_code == 200, again.text
     runtime.engine.dispose()
+
+
+def test_a_burn_during_a_rebuild_completes_and_the_rebuild_still_verifies(
+    db_url: str, tmp_path: Path
+) -> None:
+    runtime = make_runtime(db_url, tmp_path)
+    for n in range(3):
+        seed(runtime, f"acct_{n}", 100)
+    runtime.ledger.burn(BurnRequest("acct_1", "before", "query", 5, T0))
+    impatient(runtime.engine)
+    burned: list[BurnResult | BaseException] = []
+
+    def burn_elsewhere() -> None:
+        try:
+            burned.append(runtime.ledger.burn(BurnRequest("acct_0", "during", "query", 7, T0)))
+        except BaseException as exc:  # kept for the assertion below
+            burned.append(exc)
+
+    def progress(done: int, total: int) -> None:
+        if not burned:  # the rebuild is reading the live database: a burn comes in
+            other = threading.Thread(target=burn_elsewhere)
+            other.start()
+            other.join(timeout=60)
+
+    result = rebuild(
+        runtime.engine,
+        current=runtime.mappings.current,
+        gl=runtime.gl_accounts,
+        plans=runtime.plan_policy,
+        progress=progress,
+    )
+    assert [type(b).__name__ for b in burned] == ["BurnResult"], burned
+    assert result.verified, (result.errors, result.mismatches)  # as of the moment it read
+    assert result.compared["burns"] == 1
+    assert runtime.ledger.balance("acct_0").total == 93
+    assert_books_clean(runtime)  # and again, with the burn

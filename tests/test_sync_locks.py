@@ -17,6 +17,7 @@ from connector.ledger.models import BurnRequest, BurnResult
 from connector.rebuild.verify import rebuild
 from connector.recognition import run as recognition_run
 from connector.recognition.run import recognize
+from connector.runtime import Runtime
 from connector.settings import EXAMPLE_MAPPINGS
 from connector.store.tables import accounts
 from connector.sync.engine import run_sync
@@ -41,6 +42,22 @@ def impatient(engine: Engine) -> None:
         cursor.close()
 
     engine.dispose()
+
+
+def burn_from_another_thread(runtime: Runtime, request: BurnRequest) -> BurnResult | BaseException:
+    """Burn from a thread of its own while the caller's job is under way; what it got."""
+    outcome: list[BurnResult | BaseException] = []
+
+    def burn() -> None:
+        try:
+            outcome.append(runtime.ledger.burn(request))
+        except BaseException as exc:  # returned to the test, which asserts on it
+            outcome.append(exc)
+
+    other = threading.Thread(target=burn)
+    other.start()
+    other.join(timeout=60)
+    return outcome[0] if outcome else TimeoutError("the burn did not finish in 60 s")
 
 
 def test_after_a_mapping_change_recognize_and_reconcile_complete(
@@ -71,21 +88,14 @@ def test_a_burn_between_chunks_of_a_long_recognize_completes(
     impatient(runtime.engine)
     monkeypatch.setattr(recognition_run, "POOLS_PER_COMMIT", 2)
     burned: list[BurnResult | BaseException] = []
-
-    def burn_elsewhere() -> None:
-        try:
-            burned.append(runtime.ledger.burn(BurnRequest("acct_0", "b1", "query", 7, T0)))
-        except BaseException as exc:  # kept for the assertion below
-            burned.append(exc)
-
     chunks: list[tuple[int, int]] = []
 
     def progress(done: int, total: int) -> None:
         chunks.append((done, total))
         if len(chunks) == 1:  # the run is under way: a burn comes in from another thread
-            other = threading.Thread(target=burn_elsewhere)
-            other.start()
-            other.join(timeout=60)
+            burned.append(
+                burn_from_another_thread(runtime, BurnRequest("acct_0", "b1", "query", 7, T0))
+            )
 
     run = recognize(
         runtime.engine,
@@ -128,17 +138,11 @@ def test_a_burn_during_a_rebuild_completes_and_the_rebuild_still_verifies(
     impatient(runtime.engine)
     burned: list[BurnResult | BaseException] = []
 
-    def burn_elsewhere() -> None:
-        try:
-            burned.append(runtime.ledger.burn(BurnRequest("acct_0", "during", "query", 7, T0)))
-        except BaseException as exc:  # kept for the assertion below
-            burned.append(exc)
-
     def progress(done: int, total: int) -> None:
         if not burned:  # the rebuild is reading the live database: a burn comes in
-            other = threading.Thread(target=burn_elsewhere)
-            other.start()
-            other.join(timeout=60)
+            burned.append(
+                burn_from_another_thread(runtime, BurnRequest("acct_0", "during", "query", 7, T0))
+            )
 
     result = rebuild(
         runtime.engine,

@@ -10,10 +10,9 @@ import pytest
 
 from connector.events import Refund, RefundFailed, SourceKey
 from connector.ports import WebhookResult
-from connector.recognition import refunds
 from connector.runtime import Runtime
 from connector.sync import inbox
-from connector.sync.apply import REFUND_FAILURES_NOT_APPLIED, ApplyReport, _apply_purchases
+from connector.sync.apply import ApplyReport, _apply_purchases
 from connector.sync.engine import list_runs, load_cursor, run_sync
 from connector.sync.exceptions import ExceptionRecord, list_exceptions, retry_exceptions
 from tests.sync_helpers import JAN, ListSource, assert_books_clean, purchase, refund, runtime_for
@@ -52,10 +51,10 @@ def test_a_page_with_a_valid_refund_and_impossible_ones_applies_the_valid_one(
     found = _open(runtime)
     over = found["files:re_over:"]
     assert over.reason_code == "refused" and over.event_kind == "refund"
-    assert "would return 5400" in over.reason and "paid 1000" in over.reason
+    assert "refunding 5000" in over.reason and "600 is left" in over.reason
     assert over.payload["amount"] == 5000 and over.target == "files:ord_1"  # the event as is
     reused = found["files:re_ok:"]
-    assert reused.reason_code == "refused" and "already recorded a refund of 400" in reused.reason
+    assert reused.reason_code == "refused" and "already recorded 400" in reused.reason
     assert list_runs(runtime.engine)[0].status == "succeeded"
     assert_books_clean(runtime)
 
@@ -104,20 +103,21 @@ def test_a_retry_applies_what_now_can_and_keeps_what_still_cannot(runtime: Runti
     assert_books_clean(runtime)
 
 
-def test_a_refund_failure_waits_as_an_exception_until_it_can_be_applied(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+def test_a_refund_failure_ahead_of_its_refund_waits_and_the_page_goes_on(
+    runtime: Runtime,
 ) -> None:
-    monkeypatch.delattr(refunds, "apply_refund_failed", raising=False)
     failed = RefundFailed(
-        source=SourceKey(platform="files", object_id="re_ok:failed"),
+        source=SourceKey(platform="files", object_id="re_later:failed"),
         occurred_at=JAN,
         currency="USD",
-        refund=SourceKey(platform="files", object_id="re_ok"),
+        refund=SourceKey(platform="files", object_id="re_later"),
         target_object="ord_1",
     )
     page = [purchase("ord_1"), refund("re_ok", "ord_1", 400), failed]
-    summary = run_sync(runtime, "files", source=ListSource([page]))
-    assert summary.report.counts["refund_failed.unsupported"] == 1
-    waiting = _open(runtime)["files:re_ok:failed:"]
-    assert waiting.reason == REFUND_FAILURES_NOT_APPLIED and waiting.target == "files:ord_1"
-    assert runtime.ledger.balance("acme").total == 600
+    summary = run_sync(runtime, "files", source=ListSource([page, [purchase("ord_2")]]))
+    assert summary.report.counts["refund_failed.orphan"] == 1
+    assert summary.report.counts["refund.applied"] == 1 and summary.pages == 2
+    waiting = _open(runtime)["files:re_later:failed:"]
+    assert waiting.reason_code == "orphan" and waiting.target == "files:ord_1"
+    assert runtime.ledger.balance("acme").total == 1600
+    assert_books_clean(runtime)

@@ -32,20 +32,20 @@ from connector.events import (
     RefundFailed,
     Void,
 )
-from connector.ingest.plan import Granted, Held, Unmapped, plan_grants, split_refund
+from connector.ingest.plan import Granted, Held, Unmapped, plan_grants
 from connector.ledger import accounts, pools
 from connector.ledger.models import Pool
-from connector.recognition import refunds
-from connector.recognition.refunds import apply_refund, apply_void
+from connector.recognition.line_refunds import apply_line_refund
+from connector.recognition.refunds import apply_void
 from connector.store.sql import insert_ignoring_duplicates
 from connector.sync import exceptions
+from connector.sync.refund_failures import apply_failure, apply_waiting_failures
 from connector.sync.tables import source_events
 from connector.timeutil import utcnow
 from mappings.model import MappingSet
 from mappings.registry_store import record_version
 
 Adjustment = Refund | Dispute | Void | RefundFailed
-REFUND_FAILURES_NOT_APPLIED = "refund failures are not applied yet"
 
 
 @dataclass
@@ -64,9 +64,8 @@ class ApplyReport:
         return sum(n for key, n in self.counts.items() if key.split(".")[1] in EXCEPTION_OUTCOMES)
 
 
-# refused: the ledger could not apply the event (kept with its reason); unsupported: an event
-# kind this version of creditsync does not apply yet
-EXCEPTION_OUTCOMES = frozenset({"unmapped", "held", "orphan", "invalid", "refused", "unsupported"})
+# refused: the ledger could not apply the event (kept with the ledger's reason)
+EXCEPTION_OUTCOMES = frozenset({"unmapped", "held", "orphan", "invalid", "refused"})
 
 
 def apply_events(
@@ -226,7 +225,7 @@ def _target_pools(conn: Connection, event: Refund | Dispute | Void) -> list[Pool
 def _apply_adjustment(conn: Connection, connection: str, event: Adjustment) -> str:
     """Apply one refund, credit note, dispute, void or refund failure; return its outcome."""
     if isinstance(event, RefundFailed):
-        return _apply_refund_failed(conn, connection, event)
+        return apply_failure(conn, connection, event)
     if isinstance(event, Dispute) and event.outcome is not DisputeOutcome.LOST:
         return "ignored"  # an open or won dispute moves no credits and no money
     targets = _target_pools(conn, event)
@@ -259,21 +258,7 @@ def _apply_adjustment(conn: Connection, connection: str, event: Adjustment) -> s
         for pool in targets:
             apply_void(conn, pool.id, reference, event.occurred_at)
     else:
-        shares = split_refund(event.amount, [(p.id, p.revenue_amount) for p in targets])
-        for pool_id, amount in shares:
-            if amount > 0:
-                apply_refund(conn, pool_id, amount, reference, event.occurred_at)
-    exceptions.resolve(conn, connection, [event])
-    return "applied"
-
-
-def _apply_refund_failed(conn: Connection, connection: str, event: RefundFailed) -> str:
-    """A refund that failed after the fact: undone by ``refunds.apply_refund_failed`` where the
-    ledger has it, otherwise kept as an exception until it does."""
-    undo = getattr(refunds, "apply_refund_failed", None)
-    if undo is None:
-        exceptions.record(conn, connection, event, "unsupported", REFUND_FAILURES_NOT_APPLIED)
-        return "unsupported"
-    undo(conn, event)
+        apply_line_refund(conn, targets, event.amount, reference, event.occurred_at)
+        apply_waiting_failures(conn, event.source)
     exceptions.resolve(conn, connection, [event])
     return "applied"

@@ -1,7 +1,7 @@
 """sync robustness: lease holders with a heartbeat, run holders, exception targets
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import connector.store.types
 
 revision = "0005"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

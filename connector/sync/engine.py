@@ -158,8 +158,8 @@ def run_sync(
     answer "busy" before handing the run to a worker; released when the run ends.
     """
     engine = runtime.engine
-    source = source or runtime.source(connection)
     with lease or claim(runtime, connection) as held_lease:
+        source = source or runtime.source(connection)
         summary = RunSummary(
             run_id=_start(engine, connection, trigger, held_lease.holder), connection=connection
         )

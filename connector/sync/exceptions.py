@@ -87,6 +87,7 @@ def record(
             status=OPEN,
             last_seen=now,
             attempts=sync_exceptions.c.attempts + 1,
+            target=target_of(event),
         )
     )
 

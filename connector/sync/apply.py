@@ -30,6 +30,7 @@ from connector.events import (
     Purchase,
     Refund,
     RefundFailed,
+    Unreadable,
     Void,
 )
 from connector.ingest.plan import Granted, Held, Unmapped, plan_grants
@@ -45,7 +46,7 @@ from connector.timeutil import utcnow
 from mappings.model import MappingSet
 from mappings.registry_store import record_version
 
-Adjustment = Refund | Dispute | Void | RefundFailed
+Adjustment = Refund | Dispute | Void | RefundFailed | Unreadable
 
 
 @dataclass
@@ -65,7 +66,7 @@ class ApplyReport:
 
 
 # refused: the ledger could not apply the event (kept with the ledger's reason)
-EXCEPTION_OUTCOMES = frozenset({"unmapped", "held", "orphan", "invalid", "refused"})
+EXCEPTION_OUTCOMES = frozenset({"unmapped", "held", "orphan", "invalid", "refused", "unreadable"})
 
 
 def apply_events(
@@ -222,8 +223,17 @@ def _target_pools(conn: Connection, event: Refund | Dispute | Void) -> list[Pool
     return found
 
 
+def _record_unreadable(conn: Connection, connection: str, event: Unreadable) -> str:
+    """What an adapter could not read applies nothing and stays an open exception."""
+    exceptions.record(conn, connection, event, "unreadable", event.reason)
+    return "unreadable"
+
+
 def _apply_adjustment(conn: Connection, connection: str, event: Adjustment) -> str:
-    """Apply one refund, credit note, dispute, void or refund failure; return its outcome."""
+    """Apply one refund, credit note, dispute, void or refund failure (or keep what could not
+    be read); return its outcome word."""
+    if isinstance(event, Unreadable):
+        return _record_unreadable(conn, connection, event)
     if isinstance(event, RefundFailed):
         return apply_failure(conn, connection, event)
     if isinstance(event, Dispute) and event.outcome is not DisputeOutcome.LOST:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
-from test_api_support import auth, client_for, make_runtime, purchase_line
 
 from connector.runtime import Runtime
 from connector.sync.engine import list_runs, run_sync
@@ -23,6 +22,7 @@ from connector.sync.lease import LeaseHeld, acquire, holder_gone, process_exists
 from connector.sync.tables import leases
 from connector.timeutil import utcnow
 from tests.sync_helpers import ListSource, assert_books_clean, purchase, runtime_for
+from tests.test_api_support import auth, client_for, make_runtime, purchase_line
 
 ROOT = Path(__file__).resolve().parents[1]
 ELSEWHERE = "another-host:4242:token"  # a holder on another host: only its heartbeat tells

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.events import Refund, RefundFailed, SourceKey
+from connector.events import CanonicalEvent, Refund, RefundFailed, SourceKey
 from connector.ports import WebhookResult
 from connector.runtime import Runtime
 from connector.sync import inbox
@@ -36,8 +36,8 @@ def _impossible() -> list[Refund]:
 def test_a_page_with_a_valid_refund_and_impossible_ones_applies_the_valid_one(
     runtime: Runtime,
 ) -> None:
-    page = [purchase("ord_1"), refund("re_ok", "ord_1", 400), *_impossible()]
-    later = [purchase("ord_2", customer="globex")]
+    page: list[CanonicalEvent] = [purchase("ord_1"), refund("re_ok", "ord_1", 400), *_impossible()]
+    later: list[CanonicalEvent] = [purchase("ord_2", customer="globex")]
     source = ListSource([page, later])
     summary = run_sync(runtime, "files", source=source)
     assert summary.status == "succeeded"
@@ -60,7 +60,10 @@ def test_a_page_with_a_valid_refund_and_impossible_ones_applies_the_valid_one(
 
 
 def test_the_next_run_goes_on_instead_of_failing_on_the_same_page(runtime: Runtime) -> None:
-    pages = [[purchase("ord_1"), refund("re_over", "ord_1", 5000)], [purchase("ord_2")]]
+    pages: list[list[CanonicalEvent]] = [
+        [purchase("ord_1"), refund("re_over", "ord_1", 5000)],
+        [purchase("ord_2")],
+    ]
     run_sync(runtime, "files", source=ListSource(pages[:1]))
     again = ListSource(pages)
     run_sync(runtime, "files", source=again)
@@ -113,7 +116,7 @@ def test_a_refund_failure_ahead_of_its_refund_waits_and_the_page_goes_on(
         refund=SourceKey(platform="files", object_id="re_later"),
         target_object="ord_1",
     )
-    page = [purchase("ord_1"), refund("re_ok", "ord_1", 400), failed]
+    page: list[CanonicalEvent] = [purchase("ord_1"), refund("re_ok", "ord_1", 400), failed]
     summary = run_sync(runtime, "files", source=ListSource([page, [purchase("ord_2")]]))
     assert summary.report.counts["refund_failed.orphan"] == 1
     assert summary.report.counts["refund.applied"] == 1 and summary.pages == 2

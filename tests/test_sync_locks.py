@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select
-from test_api_support import T0, auth, client_for, make_runtime, seed
 
 from connector.ledger.models import BurnRequest, BurnResult
 from connector.rebuild.verify import rebuild
@@ -23,6 +22,7 @@ from connector.store.tables import accounts
 from connector.sync.engine import run_sync
 from connector.sync.jobs import post_now, recognize_now, reconcile_now
 from tests.sync_helpers import JAN, ListSource, assert_books_clean, purchase
+from tests.test_api_support import T0, auth, client_for, make_runtime, seed
 
 LOCK_WAIT_MS = 300  # instead of 30 s: a test that would wait for a lock fails at once
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import Engine, insert, select
 
+from connector.events import CanonicalEvent
 from connector.store.migrate import _config, upgrade
 from connector.sync.tables import sync_exceptions
 from connector.timeutil import utcnow
@@ -18,7 +19,10 @@ def test_open_exceptions_recorded_before_0005_get_their_target(engine: Engine) -
         config.attributes["connection"] = connection
         command.downgrade(config, "0006")
     now = utcnow()
-    rows = [(refund("re_1", "ord_1", 100), "orphan"), (purchase("ord_2"), "unmapped")]
+    rows: list[tuple[CanonicalEvent, str]] = [
+        (refund("re_1", "ord_1", 100), "orphan"),
+        (purchase("ord_2"), "unmapped"),
+    ]
     with engine.begin() as conn:
         for event, code in rows:
             conn.execute(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from connector.errors import InvalidInput, NotFound
 from connector.ledger.burns import BurnPolicy
@@ -24,11 +24,10 @@ from connector.ports import (
     WebhookReceiver,
     adapter,
 )
-from connector.recognition.gl import GLResolver
 from connector.settings import Connection, Settings, get_settings
 from connector.store.engine import make_engine
 from connector.store.migrate import is_current, upgrade
-from connector.store.tables import mapping_versions
+from connector.store.reading import read_only
 from mappings.gl import GLAccounts
 from mappings.holder import MappingStore
 from mappings.model import MappingSet
@@ -92,30 +91,17 @@ class Runtime:
         if writer is not None:
             writer.close()
 
-    @property
-    def gl_accounts(self) -> GLResolver:
+    def gl_accounts(self, version: str | None, currency: str, entity: str | None) -> GLAccounts:
         """GL accounts of a pool under the mapping version it was created with, so that a later
         change of the mapping files never moves an old pool's money to other accounts.
 
-        Every recorded version this process has not read yet is read here, when a command takes
-        the resolver and before it opens its own transaction: a lookup made inside that
-        transaction then never opens a second connection (on SQLite that one would wait for the
-        write lock the command itself holds, then fail with "database is locked")."""
-        self._read_versions()
-        return self._gl_accounts
-
-    def _read_versions(self) -> None:
-        with self.engine.connect() as conn:
-            recorded = conn.execute(select(mapping_versions.c.version)).scalars().all()
-            for version in recorded:
-                if version not in self._versions and version != self.mappings.current.version:
-                    self._versions[version] = load_version(conn, version)
-
-    def _gl_accounts(self, version: str | None, currency: str, entity: str | None) -> GLAccounts:
+        Called inside the caller's transaction (recognize, reconcile), an old version is read
+        through a snapshot that neither takes nor waits for the write lock: on SQLite a plain
+        connection would queue behind the lock the caller itself holds, then fail."""
         if version is None or version == self.mappings.current.version:
             return self.mappings.current.gl_accounts(currency, entity)
-        if version not in self._versions:  # recorded since the resolver was taken
-            with self.engine.connect() as conn:
+        if version not in self._versions:
+            with read_only(self.engine) as conn:
                 self._versions[version] = load_version(conn, version)
         return self._versions[version].gl_accounts(currency, entity)
 

@@ -9,20 +9,17 @@ there, to be inspected).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, Engine
 
 from connector.ledger.burns import PlanPolicies
 from connector.rebuild import replay, scratch, snapshot, timeline
 from connector.rebuild.diff import Mismatch, diff
 from connector.recognition.gl import GLResolver
-from connector.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from connector.store.reading import read_only
 from mappings.model import MappingSet
 from mappings.registry_store import load_version
 
@@ -41,38 +38,6 @@ class RebuildResult:
     @property
     def verified(self) -> bool:
         return not self.mismatches and not self.errors
-
-
-@contextmanager
-def live_snapshot(live: Engine) -> Iterator[Connection]:
-    """One read transaction over the live database that takes no write lock: on SQLite a
-    deferred transaction on a connection of its own (WAL readers lock nothing; the engine's own
-    connections begin IMMEDIATE, which would stop every burn for the whole rebuild), on
-    PostgreSQL REPEATABLE READ, so every read sees the same moment."""
-    if live.dialect.name != "sqlite":
-        repeatable = live.connect().execution_options(isolation_level="REPEATABLE READ")
-        with repeatable as conn, conn.begin():
-            yield conn
-        return
-    reader = create_engine(live.url, poolclass=NullPool)
-
-    @event.listens_for(reader, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # the begin listener below issues BEGIN
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
-
-    @event.listens_for(reader, "begin")
-    def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
-
-    try:
-        with reader.connect() as conn:
-            yield conn
-    finally:
-        reader.dispose()
 
 
 def _mapping_source(reading: Connection, current: MappingSet) -> Callable[[str | None], MappingSet]:
@@ -105,7 +70,7 @@ def rebuild(
     """
     with (
         tempfile.TemporaryDirectory(prefix="creditsync-rebuild-") as folder,
-        live_snapshot(live) as reading,
+        read_only(live) as reading,
     ):
         path = keep or Path(folder) / "rebuild.db"
         engine = scratch.open_scratch(path)

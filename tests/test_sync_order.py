@@ -193,7 +193,7 @@ def test_credits_refunded_before_the_purchase_arrived_are_never_spendable(
     inbox.process_pending(runtime)
     # the purchase and its refund committed together: 400 left, never 1,000
     assert runtime.ledger.balance("acme").total == 400
-    runtime.ledger.set_rate("query", "1", JAN, "test")
+    runtime.ledger.set_rate("query", "1", JAN - timedelta(days=30), "test")
     burn = BurnRequest("acme", "b1", "query", 401, JAN + timedelta(days=1))
     with pytest.raises(InsufficientCredits, match="has 400 credits available"):
         runtime.ledger.burn(burn)

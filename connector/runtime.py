@@ -27,6 +27,7 @@ from connector.ports import (
 from connector.settings import Connection, Settings, get_settings
 from connector.store.engine import make_engine
 from connector.store.migrate import is_current, upgrade
+from connector.store.reading import read_only
 from mappings.gl import GLAccounts
 from mappings.holder import MappingStore
 from mappings.model import MappingSet
@@ -92,11 +93,15 @@ class Runtime:
 
     def gl_accounts(self, version: str | None, currency: str, entity: str | None) -> GLAccounts:
         """GL accounts of a pool under the mapping version it was created with, so that a later
-        change of the mapping files never moves an old pool's money to other accounts."""
+        change of the mapping files never moves an old pool's money to other accounts.
+
+        Called inside the caller's transaction (recognize, reconcile), an old version is read
+        through a snapshot that neither takes nor waits for the write lock: on SQLite a plain
+        connection would queue behind the lock the caller itself holds, then fail."""
         if version is None or version == self.mappings.current.version:
             return self.mappings.current.gl_accounts(currency, entity)
         if version not in self._versions:
-            with self.engine.connect() as conn:
+            with read_only(self.engine) as conn:
                 self._versions[version] = load_version(conn, version)
         return self._versions[version].gl_accounts(currency, entity)
 

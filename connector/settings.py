@@ -96,6 +96,12 @@ class Schedule(BaseModel):
     reconcile_every_minutes: int = Field(default=24 * 60, ge=1)
     policy_every_minutes: int = Field(default=1, ge=1, description="refills, overage, alerts")
     jitter_seconds: int = Field(default=30, ge=0)
+    lease_ttl_seconds: int = Field(
+        default=60,
+        ge=3,
+        description="a sync run's or job's lease lapses this long after its last heartbeat "
+        "(renewed every third of it); a crashed holder's work is taken over after this",
+    )
 
 
 class BurnWriter(BaseModel):

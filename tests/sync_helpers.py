@@ -84,3 +84,19 @@ class ListSource:
 
     def fetch_objects(self, object_ids: list[str]) -> list[CanonicalEvent]:
         return []
+
+
+def assert_books_clean(runtime: Runtime) -> None:
+    """What `creditsync verify` and `creditsync rebuild --verify` check, asserted clean."""
+    from connector.rebuild.verify import rebuild
+
+    assert runtime.ledger.verify() == []
+    rebuilt = rebuild(
+        runtime.engine,
+        current=runtime.mappings.current,
+        gl=runtime.gl_accounts,
+        plans=runtime.plan_policy,
+        timezone=runtime.settings.timezone,
+    )
+    assert rebuilt.errors == [] and rebuilt.mismatches == [], (rebuilt.errors, rebuilt.mismatches)
+    assert rebuilt.verified

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from connector.store.tables import burns
@@ -34,7 +35,9 @@ def _free_port() -> int:
         return port
 
 
-def test_two_workers_on_one_postgresql_burn_exactly(pg_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # workers need PostgreSQL
+def test_two_workers_on_one_postgresql_burn_exactly(db_url: str, tmp_path: Path) -> None:
+    pg_url = db_url  # emptied for this test by the fixture
     runtime = make_runtime(pg_url, tmp_path)
     for account in ACCOUNTS:
         seed(runtime, account, CREDITS)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from connector.api.auth import AdminCaller
 from connector.api.deps import RuntimeDep
-from connector.api.errors import ApiError, errors
+from connector.api.errors import ApiError, busy, errors, is_lock_timeout
 from connector.api.types import Instant, Text
 from connector.errors import CreditsyncError
 from connector.horizon import period_has_ended
@@ -28,10 +28,11 @@ from connector.recognition.closing import close_period, list_periods
 from connector.recognition.periods import zone
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
-from connector.sync.engine import RunRecord, RunSummary, list_runs, run_sync
+from connector.sync.engine import RunRecord, RunSummary, claim, list_runs, run_sync
 from connector.sync.exceptions import ExceptionRecord, list_exceptions, retry_exceptions
 from connector.sync.inbox import process_pending
 from connector.sync.jobs import after_sync
+from connector.sync.lease import Lease
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -173,9 +174,13 @@ def get_runs(
     return list_runs(runtime.engine, limit, connection)
 
 
-def _sync(runtime: Runtime, connection: str) -> RunSummary:
-    process_pending(runtime, connection)
-    return run_sync(runtime, connection, trigger="manual", after=after_sync(runtime))
+def _sync(runtime: Runtime, connection: str, lease: Lease) -> RunSummary:
+    try:
+        process_pending(runtime, connection)
+    except BaseException:
+        lease.release()
+        raise
+    return run_sync(runtime, connection, trigger="manual", after=after_sync(runtime), lease=lease)
 
 
 def _summary(summary: RunSummary) -> SyncStarted:
@@ -194,7 +199,7 @@ def _summary(summary: RunSummary) -> SyncStarted:
     "/sync/{connection}",
     response_model=SyncStarted,
     responses={
-        **errors(401, 403, 404, 409, 422),
+        **errors(401, 403, 404, 409, 422, 503),
         202: {"model": SyncStarted, "description": "Started; still running after `wait`"},
     },
 )
@@ -208,11 +213,17 @@ def trigger_sync(
         float, Query(ge=0, le=600, description="seconds to wait for the run to finish")
     ] = 10,
 ) -> SyncStarted:
-    """Run a sync of `connection` now. 409 if one is already running."""
+    """Run a sync of `connection` now. 409 at once if one is already running (whatever `wait`),
+    or if the one that held it died less than a lease lifetime ago on another host."""
     runtime.connection(connection)  # 404 for an unknown name
     runtime.source(connection)  # 422 when the platform has no source or settings are wrong
+    lease = claim(runtime, connection)  # busy: 409 now, before any work is queued
     pool: ThreadPoolExecutor = request.app.state.sync_pool
-    future: Future[RunSummary] = pool.submit(_sync, runtime, connection)
+    try:
+        future: Future[RunSummary] = pool.submit(_sync, runtime, connection, lease)
+    except BaseException:
+        lease.release()
+        raise
     try:
         summary = future.result(timeout=wait)
     except FutureTimeout:
@@ -221,6 +232,8 @@ def trigger_sync(
     except CreditsyncError:
         raise  # busy (409), bad settings (422): the error handlers answer
     except Exception as exc:
+        if is_lock_timeout(exc):
+            raise busy() from None
         raise ApiError(
             500, "sync_failed", f"the sync of {connection!r} failed: {type(exc).__name__}: {exc}"
         ) from None

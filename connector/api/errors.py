@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connector.errors import (
@@ -59,8 +60,13 @@ DESCRIPTIONS: dict[int, str] = {
     413: "The request body is larger than allowed",
     422: "A field is invalid; `field` names it and `fix` says what to send",
     500: "Unexpected server error; nothing was changed by the failed step",
-    503: "Not ready: database unreachable, migrations pending, or a connection misconfigured",
+    503: "Not ready: database unreachable, migrations pending, a connection misconfigured, "
+    "or the database busy (retry after Retry-After seconds)",
 }
+
+RETRY_AFTER_SECONDS = 1
+# PostgreSQL: lock_not_available (lock_timeout ran out), deadlock_detected (one side is undone)
+PG_LOCK_STATES = frozenset({"55P03", "40P01"})
 
 
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
@@ -121,6 +127,25 @@ def from_domain(exc: CreditsyncError) -> ApiError:
     if isinstance(exc, Conflict | LeaseHeld | PeriodClosed):
         return ApiError(409, exc.code, exc.message)
     return ApiError(400, exc.code, exc.message)
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """The database gave up waiting for a lock: SQLite "database is locked" after its busy
+    timeout, PostgreSQL lock_timeout or a deadlock. Nothing was written; a retry may pass."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    return state in PG_LOCK_STATES or "database is locked" in str(exc.orig).lower()
+
+
+def busy() -> ApiError:
+    """503 with Retry-After for a lock timeout: the work is valid, the database was busy."""
+    return ApiError(
+        503,
+        "database_busy",
+        "the database is busy with other work and nothing was changed; retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _field(loc: Sequence[int | str]) -> str:
@@ -188,9 +213,21 @@ def install(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), exc.headers)
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not is_lock_timeout(exc):
+            return _internal(request, exc)
+        log.warning("%s %s: database busy (%s)", request.method, request.url.path, exc.orig)
+        mapped = busy()
+        return error_response(mapped.status, mapped.code, mapped.message, mapped.headers)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(
-            500, "internal_error", f"unexpected {type(exc).__name__}; see the server log"
-        )
+        return _internal(request, exc)
+
+
+def _internal(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        500, "internal_error", f"unexpected {type(exc).__name__}; see the server log"
+    )

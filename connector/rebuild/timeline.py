@@ -218,8 +218,10 @@ def _recognition_steps(conn: Connection, timeline: Timeline) -> None:
     timeline.timezone = conn.execute(select(recognition_control.c.timezone)).scalar()
     runs = []
     for row in conn.execute(select(recognition_runs).order_by(recognition_runs.c.id)).mappings():
+        # at its start: a run reads the inputs recorded before it (watermarks taken then) and
+        # commits in chunks, so inputs recorded while it ran belong after it
         run = Recognize(
-            row["finished_at"], row["id"], row["through"], row["mode"], row["started_at"]
+            row["started_at"], row["id"], row["through"], row["mode"], row["started_at"]
         )
         runs.append(run)
         timeline.steps.append(run)

@@ -1,7 +1,9 @@
 """``rebuild``: replay the live database's inputs into a scratch database and diff the two.
 
-The live database is only read. The scratch database is a temporary file unless a path is
-given (then it stays there, to be inspected).
+The live database is only read, in one consistent snapshot that never blocks its writers, so
+a rebuild of a large history runs beside burns and syncs (and what it compares is what it
+replayed). The scratch database is a temporary file unless a path is given (then it stays
+there, to be inspected).
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from connector.ledger.burns import PlanPolicies
 from connector.rebuild import replay, scratch, snapshot, timeline
 from connector.rebuild.diff import Mismatch, diff
 from connector.recognition.gl import GLResolver
+from connector.store.reading import read_only
 from mappings.model import MappingSet
 from mappings.registry_store import load_version
 
@@ -37,15 +40,14 @@ class RebuildResult:
         return not self.mismatches and not self.errors
 
 
-def _mapping_source(live: Engine, current: MappingSet) -> Callable[[str | None], MappingSet]:
+def _mapping_source(reading: Connection, current: MappingSet) -> Callable[[str | None], MappingSet]:
     loaded: dict[str, MappingSet] = {current.version: current}
 
     def mappings(version: str | None) -> MappingSet:
         if version is None:
             return current
         if version not in loaded:
-            with live.connect() as conn:
-                loaded[version] = load_version(conn, version)
+            loaded[version] = load_version(reading, version)
         return loaded[version]
 
     return mappings
@@ -66,27 +68,28 @@ def rebuild(
     ``current``: the mappings in force, for purchases that left no mapping version behind;
     ``gl`` and ``plans``: GL accounts and burn policies, as the live database used them.
     """
-    with tempfile.TemporaryDirectory(prefix="creditsync-rebuild-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="creditsync-rebuild-") as folder,
+        read_only(live) as reading,
+    ):
         path = keep or Path(folder) / "rebuild.db"
         engine = scratch.open_scratch(path)
         try:
-            with live.connect() as conn:
-                steps = timeline.build(conn)
-                ids = scratch.PoolIds(scratch.live_pool_ids(conn))
-                with engine.begin() as target:
-                    scratch.seed(conn, target)
+            steps = timeline.build(reading)
+            ids = scratch.PoolIds(scratch.live_pool_ids(reading))
+            with engine.begin() as target:
+                scratch.seed(reading, target)
             work = replay.Replay(
                 engine=engine,
                 ids=ids,
-                mappings=_mapping_source(live, current),
+                mappings=_mapping_source(reading, current),
                 gl=gl,
                 plans=plans,
                 timezone=steps.timezone or timezone,
             )
             work.run(steps.steps, progress)
             work.expire_quietly(steps.expired_quietly)
-            with live.connect() as conn:
-                before = snapshot.snapshot(conn)
+            before = snapshot.snapshot(reading)
             with engine.connect() as conn:
                 after = snapshot.snapshot(conn)
         finally:

@@ -6,8 +6,12 @@ just come into range (``next_event_at`` before the cutoff). Each of those resume
 state unless something arrived with an earlier occurred_at, in which case it is replayed from
 the start. So a run costs what happened since the last one, not all of history.
 
-The whole run is one transaction: it either posts every entry, delta, state and outbox row or
-none; re-running it over unchanged data creates nothing.
+A run commits in chunks of pools, each with its states, posted totals, journal entries and
+outbox rows, so that on SQLite a burn or a webhook never waits long for the write lock while a
+large history is recognized. Each chunk stands on its own: the entries of a pool are posted
+together with the totals they were computed against, so a run cut short between chunks is
+simply run again and posts only what is still missing. The cutoff moves (``control.save``) once
+every chunk is in; a lease keeps two runs from interleaving.
 """
 
 from __future__ import annotations
@@ -38,8 +42,12 @@ from connector.recognition.tables import (
     recognition_state,
 )
 from connector.store.tables import ledger_entries, pools
+from connector.sync.lease import held
 from connector.timeutil import require_aware, utcnow
 
+RUN_LEASE = "recognition"
+# pools recomputed per transaction: about a third of a second of SQLite's write lock each
+POOLS_PER_COMMIT = 1_000
 STATE_FIELDS = (
     "billed",
     "seg_deferred",
@@ -341,66 +349,78 @@ def recognize(
     chosen = parse_mode(mode)
     tz = zone(timezone)
     resolve = cached(gl)
-    now = now or utcnow()
-    settled = control.settle(engine)
-    with engine.begin() as conn:
-        control.serialize(conn)
-        last = control.load(conn, timezone)
-        if last.last_through is not None and through < last.last_through:
-            raise InvalidInput(
-                "through",
-                f"{through.isoformat()} is before the last run's cutoff "
-                f"{last.last_through.isoformat()}",
-                "recognize through that cutoff or later",
-            )
-        opening = first_open(conn)
-        if opening is not None and through <= start_of(opening, tz):
-            raise InvalidInput(
-                "through",
-                f"everything before {start_of(opening, tz).isoformat()} is in closed periods",
-                f"recognize through a moment in {opening} or later",
-            )
-        marks = control.at_least(control.watermarks(conn, settled), last)
-        run_id = conn.execute(
-            recognition_runs.insert()
-            .values(
-                through=through,
-                mode=chosen.value,
-                started_at=now,
-                finished_at=now,
-                pools_recomputed=0,
-                entries_created=0,
-                ledger_watermark=marks.ledger,
-            )
-            .returning(recognition_runs.c.id)
-        ).scalar_one()
-        touched = _touched(conn, last, marks, through)
-        work = _Work()
-        done = 0
-        for chunk in loader.chunks(sorted(touched)):
-            _process_chunk(conn, chunk, touched, marks, through, timezone, opening, resolve, work)
+    with held(engine, RUN_LEASE):
+        settled = control.settle(engine)
+        with engine.begin() as conn:
+            control.serialize(conn)
+            last = control.load(conn, timezone)
+            if last.last_through is not None and through < last.last_through:
+                raise InvalidInput(
+                    "through",
+                    f"{through.isoformat()} is before the last run's cutoff "
+                    f"{last.last_through.isoformat()}",
+                    "recognize through that cutoff or later",
+                )
+            opening = first_open(conn)
+            if opening is not None and through <= start_of(opening, tz):
+                raise InvalidInput(
+                    "through",
+                    f"everything before {start_of(opening, tz).isoformat()} is in closed periods",
+                    f"recognize through a moment in {opening} or later",
+                )
+            marks = control.at_least(control.watermarks(conn, settled), last)
+            # the run's moment: what was recorded before it is in the run, what after is not
+            # (rebuild replays the run at this moment, since its chunks commit over a while)
+            now = now or utcnow()
+            run_id = conn.execute(
+                recognition_runs.insert()
+                .values(
+                    through=through,
+                    mode=chosen.value,
+                    started_at=now,
+                    finished_at=now,
+                    pools_recomputed=0,
+                    entries_created=0,
+                    ledger_watermark=marks.ledger,
+                )
+                .returning(recognition_runs.c.id)
+            ).scalar_one()
+            touched = _touched(conn, last, marks, through)
+        made: list[JournalEntry] = []
+        recomputed = replayed = done = 0
+        for chunk in loader.chunks(sorted(touched), POOLS_PER_COMMIT):
+            with engine.begin() as conn:  # burns and webhooks get the write lock in between
+                control.serialize(conn)
+                work = _Work()
+                _process_chunk(
+                    conn, chunk, touched, marks, through, timezone, opening, resolve, work
+                )
+                drafts = entries.drafts(work.deltas, chosen)
+                dates = {
+                    d.period: entry_date(min(end_of(d.period, tz), through), tz) for d in drafts
+                }
+                made.extend(_write(conn, run_id, drafts, dates, work.cohorts, sinks, now))
+            recomputed += work.recomputed
+            replayed += work.replayed
             done += len(chunk)
             if progress:
                 progress(done, len(touched))
-        drafts = entries.drafts(work.deltas, chosen)
-        dates = {d.period: entry_date(min(end_of(d.period, tz), through), tz) for d in drafts}
-        made = _write(conn, run_id, drafts, dates, work.cohorts, sinks, now)
-        control.save(conn, through, marks)
-        conn.execute(
-            recognition_runs.update()
-            .where(recognition_runs.c.id == run_id)
-            .values(
-                finished_at=utcnow(),
-                pools_recomputed=work.recomputed,
-                entries_created=len(made),
+        with engine.begin() as conn:
+            control.serialize(conn)
+            control.save(conn, through, marks)
+            conn.execute(
+                recognition_runs.update()
+                .where(recognition_runs.c.id == run_id)
+                .values(
+                    finished_at=utcnow(), pools_recomputed=recomputed, entries_created=len(made)
+                )
             )
-        )
     return RecognitionRun(
         id=run_id,
         through=through,
         mode=chosen,
-        pools_recomputed=work.recomputed,
-        pools_replayed=work.replayed,
+        pools_recomputed=recomputed,
+        pools_replayed=replayed,
         entries=tuple(made),
         first_open=opening,
         seconds=time.perf_counter() - started,

@@ -1,10 +1,16 @@
 """Applying canonical events to the ledger: the one path shared by sync runs, webhooks,
 file imports and exception retries.
 
-Purchases of a page are applied in bulk (a few statements for the whole page); refunds,
-disputes and voids one by one, each in a savepoint so that one that cannot apply becomes an
-exception without spoiling the rest. Every write is keyed by the event's source key, so a page
-applied twice changes nothing the second time.
+Purchases of a page are applied in bulk (a few statements for the whole page); refunds, credit
+notes, disputes, voids and refund failures one by one. No single event can block a connection:
+each applies in a savepoint, and one that cannot apply (an over-refund, a reference reused, a
+purchase line with no pool, any refusal of the ledger) is rolled back alone and kept as an
+exception with its reason, while the rest of the page and the cursor go on.
+
+Order of arrival does not matter: an adjustment whose purchase has not applied yet waits as an
+``orphan`` exception, and the purchase applies it in the same transaction as its own grant, so
+credits already refunded are never spendable, not even for a moment. Every write is keyed by
+the event's source key, so a page applied twice changes nothing the second time.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
+from connector.errors import CreditsyncError
 from connector.events import (
     CanonicalEvent,
     Dispute,
@@ -27,7 +35,7 @@ from connector.events import (
 )
 from connector.ingest.plan import Granted, Held, Unmapped, plan_grants
 from connector.ledger import accounts, pools
-from connector.ledger.models import GrantRequest, Pool
+from connector.ledger.models import Pool
 from connector.recognition.line_refunds import apply_line_refund
 from connector.recognition.refunds import apply_void
 from connector.store.sql import insert_ignoring_duplicates
@@ -37,6 +45,8 @@ from connector.sync.tables import source_events
 from connector.timeutil import utcnow
 from mappings.model import MappingSet
 from mappings.registry_store import record_version
+
+Adjustment = Refund | Dispute | Void | RefundFailed | Unreadable
 
 
 @dataclass
@@ -55,24 +65,42 @@ class ApplyReport:
         return sum(n for key, n in self.counts.items() if key.split(".")[1] in EXCEPTION_OUTCOMES)
 
 
-EXCEPTION_OUTCOMES = frozenset({"unmapped", "held", "orphan", "invalid", "unreadable"})
+# refused: the ledger could not apply the event (kept with the ledger's reason)
+EXCEPTION_OUTCOMES = frozenset({"unmapped", "held", "orphan", "invalid", "refused", "unreadable"})
 
 
 def apply_events(
     conn: Connection, connection: str, events: Sequence[CanonicalEvent], mappings: MappingSet
 ) -> ApplyReport:
-    """Apply ``events`` in the caller's transaction (purchases first, then the rest in order)."""
+    """Apply ``events`` in the caller's transaction: purchases first (each with the orphans
+    waiting for it), then the other events in order. Nothing here raises for one bad event."""
     report = ApplyReport()
     _remember(conn, connection, events)
     purchases = [e for e in events if isinstance(e, Purchase)]
     if purchases:
-        _apply_purchases(conn, connection, purchases, mappings, report)
+        applied = _apply_purchases(conn, connection, purchases, mappings, report)
+        in_batch: set[tuple[str, str]] = {(str(e.source), e.kind) for e in events}
+        _apply_waiting(conn, applied, in_batch, report)
     for event in events:
         if not isinstance(event, Purchase):
-            with conn.begin_nested():
-                outcome = _apply_adjustment(conn, connection, event)
-            report.counts[f"{event.kind}.{outcome}"] += 1
+            report.counts[f"{event.kind}.{apply_one(conn, connection, event)}"] += 1
     return report
+
+
+def apply_one(conn: Connection, connection: str, event: Adjustment) -> str:
+    """Apply one adjustment in a savepoint; return its outcome word. One the ledger refuses
+    is rolled back alone and kept as a ``refused`` exception with the ledger's reason."""
+    try:
+        with conn.begin_nested():
+            return _apply_adjustment(conn, connection, event)
+    except (CreditsyncError, IntegrityError) as exc:
+        exceptions.record(conn, connection, event, "refused", _refusal(event, exc))
+        return "refused"
+
+
+def _refusal(event: CanonicalEvent, exc: CreditsyncError | IntegrityError) -> str:
+    why = exc.message if isinstance(exc, CreditsyncError) else f"the store refused it ({exc.orig})"
+    return f"{event.kind} {event.source} could not apply: {why}"
 
 
 def _remember(conn: Connection, connection: str, events: Sequence[CanonicalEvent]) -> None:
@@ -102,7 +130,8 @@ def _apply_purchases(
     purchases: Sequence[Purchase],
     mappings: MappingSet,
     report: ApplyReport,
-) -> None:
+) -> list[Purchase]:
+    """Grant the pools of every purchase that maps; return the purchases that applied."""
     by_platform: dict[str, dict[str, tuple[str | None, str | None]]] = {}
     for p in purchases:
         by_platform.setdefault(p.source.platform, {})[p.customer.external_id] = (
@@ -114,18 +143,12 @@ def _apply_purchases(
         for platform, customers in by_platform.items()
         for external, account in accounts.link_many(conn, platform, customers).items()
     }
-    grants: list[GrantRequest] = []
-    applied: list[Purchase] = []
-    plans: dict[str, str] = {}
+    planned: list[tuple[Purchase, Granted]] = []
     for purchase in purchases:
         account_id = account_of[(purchase.source.platform, purchase.customer.external_id)]
         plan = plan_grants(purchase, mappings, account_id)
         if isinstance(plan, Granted):
-            grants.extend(plan.grants)
-            applied.append(purchase)
-            if plan.plan:
-                plans[account_id] = plan.plan
-            report.counts["purchase.granted"] += 1
+            planned.append((purchase, plan))
         elif isinstance(plan, Unmapped):
             exceptions.record(conn, connection, purchase, "unmapped", plan.reason)
             report.counts["purchase.unmapped"] += 1
@@ -133,12 +156,63 @@ def _apply_purchases(
             reason = f"{plan.field}: {plan.reason}"
             exceptions.record(conn, connection, purchase, "held", reason)
             report.counts["purchase.held"] += 1
-    if grants:
-        record_version(conn, mappings)
-        report.pools_created += pools.grant_many(conn, grants)
-        exceptions.resolve(conn, connection, applied)
-    for account_id, plan_name in plans.items():
-        accounts.set_plan(conn, account_id, plan_name)
+    if not planned:
+        return []
+    record_version(conn, mappings)
+    applied = _grant(conn, connection, planned, report)
+    exceptions.resolve(conn, connection, applied)
+    granted = {id(purchase) for purchase in applied}
+    for purchase, plan in planned:
+        if plan.plan and id(purchase) in granted:
+            accounts.set_plan(conn, plan.grants[0].account_id, plan.plan)
+    return applied
+
+
+def _grant(
+    conn: Connection,
+    connection: str,
+    planned: Sequence[tuple[Purchase, Granted]],
+    report: ApplyReport,
+) -> list[Purchase]:
+    """All the grants in one bulk write; if the ledger refuses that, each purchase alone in a
+    savepoint of its own, so one it refuses becomes an exception and holds up no other."""
+    try:
+        with conn.begin_nested():
+            report.pools_created += pools.grant_many(
+                conn, [g for _, plan in planned for g in plan.grants]
+            )
+        report.counts["purchase.granted"] += len(planned)
+        return [purchase for purchase, _ in planned]
+    except (CreditsyncError, IntegrityError):
+        pass
+    applied: list[Purchase] = []
+    for purchase, plan in planned:
+        try:
+            with conn.begin_nested():
+                report.pools_created += pools.grant_many(conn, plan.grants)
+        except (CreditsyncError, IntegrityError) as exc:
+            exceptions.record(conn, connection, purchase, "refused", _refusal(purchase, exc))
+            report.counts["purchase.refused"] += 1
+            continue
+        applied.append(purchase)
+        report.counts["purchase.granted"] += 1
+    return applied
+
+
+def _apply_waiting(
+    conn: Connection,
+    applied: Sequence[Purchase],
+    in_batch: set[tuple[str, str]],
+    report: ApplyReport,
+) -> None:
+    """Apply the orphans that were waiting for these purchases, oldest occurrence first, in
+    the purchases' own transaction (the batch's own adjustments follow in the caller)."""
+    targets = {exceptions.target_key(p.source.platform, p.source.object_id) for p in applied}
+    for waiting in exceptions.waiting_for(conn, targets):
+        event = waiting.event()
+        if isinstance(event, Purchase) or (str(event.source), event.kind) in in_batch:
+            continue
+        report.counts[f"{event.kind}.{apply_one(conn, waiting.connection, event)}"] += 1
 
 
 def _target_pools(conn: Connection, event: Refund | Dispute | Void) -> list[Pool]:
@@ -155,15 +229,15 @@ def _record_unreadable(conn: Connection, connection: str, event: Unreadable) -> 
     return "unreadable"
 
 
-def _apply_adjustment(conn: Connection, connection: str, event: CanonicalEvent) -> str:
-    """Apply one refund, credit note, dispute or void; return its outcome word."""
+def _apply_adjustment(conn: Connection, connection: str, event: Adjustment) -> str:
+    """Apply one refund, credit note, dispute, void or refund failure (or keep what could not
+    be read); return its outcome word."""
     if isinstance(event, Unreadable):
         return _record_unreadable(conn, connection, event)
-    if isinstance(event, Dispute) and event.outcome is not DisputeOutcome.LOST:
-        return "ignored"  # an open or won dispute moves no credits and no money
     if isinstance(event, RefundFailed):
         return apply_failure(conn, connection, event)
-    assert isinstance(event, Refund | Dispute | Void)
+    if isinstance(event, Dispute) and event.outcome is not DisputeOutcome.LOST:
+        return "ignored"  # an open or won dispute moves no credits and no money
     targets = _target_pools(conn, event)
     if not targets:
         what = f"{event.target_object}" + (
@@ -175,7 +249,7 @@ def _apply_adjustment(conn: Connection, connection: str, event: CanonicalEvent) 
             event,
             "orphan",
             f"{event.kind} for {event.source.platform} purchase {what}, which was never applied "
-            "(unmapped, held or not synced yet); it is retried when the purchase applies",
+            "(unmapped, held or not synced yet); it applies together with the purchase",
         )
         return "orphan"
     mismatched = [p.id for p in targets if p.currency != event.currency]

@@ -1,8 +1,11 @@
 """Sync runs: pull what changed since the cursor, apply it, then expire, recognize and post.
 
-Each page of events is applied in one transaction together with the cursor that follows it, so a
-run that dies mid-way resumes from the last page it finished and nothing is applied twice; two
-runs of one connection never overlap (a lease in the database, safe across processes).
+Each page of events is applied together with the cursor that follows it (a big page in slices,
+the cursor with the last), so a run that dies mid-way resumes from the last page it finished,
+and a slice applied again changes nothing since every write is idempotent; two
+runs of one connection never overlap (a lease in the database, safe across processes). A run
+whose process died is marked ``abandoned`` by the next run, which takes its lease over at once
+(see ``lease``); one event that cannot apply never stops a page (see ``apply``).
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ from connector.ports import PurchaseSource
 from connector.runtime import Runtime
 from connector.store.sql import insert_ignoring_duplicates
 from connector.sync.apply import ApplyReport, apply_events
-from connector.sync.lease import held
+from connector.sync.lease import Lease, acquire
 from connector.sync.tables import sync_cursors, sync_runs
 from connector.timeutil import utcnow
 from mappings.model import MappingSet
 
-RUN_LEASE_TTL = timedelta(hours=2)
 Progress = Callable[[int], None]
+# events applied per transaction: a big page is applied in slices, its cursor saved with the
+# last, so that SQLite's write lock is never held long (re-applying a slice changes nothing)
+EVENTS_PER_COMMIT = 500
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class RunRecord:
     ended_at: datetime | None
     counts: dict[str, int]
     error: str | None
+    holder: str | None = None
 
 
 @dataclass
@@ -79,14 +85,25 @@ def pull(
     mappings: MappingSet,
     summary: RunSummary,
     progress: Progress | None = None,
+    lease: Lease | None = None,
 ) -> None:
-    """Apply every page the source has since the stored cursor, page and cursor together."""
+    """Apply every page the source has since the stored cursor, the cursor committed with the
+    page's last slice (stopping before a page if ``lease`` passed to another holder meanwhile)."""
     with engine.connect() as conn:
         cursor = load_cursor(conn, connection)
     for page in source.pages(cursor):
-        with engine.begin() as conn:
-            report = apply_events(conn, connection, page.events, mappings)
-            save_cursor(conn, connection, page.cursor)
+        if lease is not None:
+            lease.check()
+        report = ApplyReport()
+        events = list(page.events)
+        slices = [
+            events[i : i + EVENTS_PER_COMMIT] for i in range(0, len(events), EVENTS_PER_COMMIT)
+        ]
+        for index, part in enumerate(slices or [[]]):
+            with engine.begin() as conn:
+                report.add(apply_events(conn, connection, part, mappings))
+                if index >= len(slices) - 1:
+                    save_cursor(conn, connection, page.cursor)
         summary.report.add(report)
         summary.pages += 1
         for key, count in report.counts.items():
@@ -96,7 +113,7 @@ def pull(
             progress(page.fetched or len(page.events))
 
 
-def _start(engine: Engine, connection: str, trigger: str) -> int:
+def _start(engine: Engine, connection: str, trigger: str, holder: str) -> int:
     with engine.begin() as conn:
         run_id: int = conn.execute(
             insert(sync_runs)
@@ -106,6 +123,7 @@ def _start(engine: Engine, connection: str, trigger: str) -> int:
                 status="running",
                 started_at=utcnow(),
                 counts={},
+                holder=holder,
             )
             .returning(sync_runs.c.id)
         ).scalar_one()
@@ -131,16 +149,31 @@ def run_sync(
     progress: Progress | None = None,
     source: PurchaseSource | None = None,
     after: Callable[[RunSummary], None] | None = None,
+    lease: Lease | None = None,
 ) -> RunSummary:
     """One recorded run of ``connection``: pull and apply, then ``after`` (expire, recognize,
-    post) if given. Raises LeaseHeld at once if the connection is already running."""
+    post) if given. Raises LeaseHeld at once if the connection is already running.
+
+    ``lease``: the connection's lease, taken by the caller (``claim``) so that a request can
+    answer "busy" before handing the run to a worker; released when the run ends.
+    """
     engine = runtime.engine
-    source = source or runtime.source(connection)
-    with held(engine, f"sync:{connection}", RUN_LEASE_TTL):
-        summary = RunSummary(run_id=_start(engine, connection, trigger), connection=connection)
+    with lease or claim(runtime, connection) as held_lease:
+        source = source or runtime.source(connection)
+        summary = RunSummary(
+            run_id=_start(engine, connection, trigger, held_lease.holder), connection=connection
+        )
         started = perf_counter()
         try:
-            pull(engine, connection, source, runtime.mappings.current, summary, progress)
+            pull(
+                engine,
+                connection,
+                source,
+                runtime.mappings.current,
+                summary,
+                progress,
+                held_lease,
+            )
             if after:
                 after(summary)
             summary.status = "succeeded"
@@ -154,6 +187,16 @@ def run_sync(
                 perf_counter() - started
             )
     return summary
+
+
+def claim(runtime: Runtime, connection: str) -> Lease:
+    """Take the connection's run lease now, or raise LeaseHeld (busy) at once."""
+    return acquire(runtime.engine, f"sync:{connection}", lease_ttl(runtime))
+
+
+def lease_ttl(runtime: Runtime) -> timedelta:
+    """How long a lease outlives its holder's last heartbeat (settings: lease_ttl_seconds)."""
+    return timedelta(seconds=runtime.settings.schedule.lease_ttl_seconds)
 
 
 def list_runs(engine: Engine, limit: int = 50, connection: str | None = None) -> list[RunRecord]:

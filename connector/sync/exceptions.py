@@ -22,6 +22,7 @@ from mappings.model import MappingSet
 
 OPEN = "open"
 RESOLVED = "resolved"
+ORPHAN = "orphan"
 EVENT = TypeAdapter[CanonicalEvent](CanonicalEvent)
 
 
@@ -38,9 +39,24 @@ class ExceptionRecord:
     first_seen: datetime
     last_seen: datetime
     payload: dict[str, Any]
+    target: str | None = None  # platform:object of the purchase an adjustment waits for
 
     def event(self) -> CanonicalEvent:
         return EVENT.validate_python(self.payload)
+
+
+RECORD_COLUMNS = [sync_exceptions.c[name] for name in ExceptionRecord.__dataclass_fields__]
+
+
+def target_key(platform: str, object_id: str) -> str:
+    """How an exception names the purchase object it waits for (``platform:object``)."""
+    return f"{platform}:{object_id}"
+
+
+def target_of(event: CanonicalEvent) -> str | None:
+    """The purchase object a refund, credit note, dispute, void or refund failure targets."""
+    target = getattr(event, "target_object", None)
+    return target_key(event.source.platform, target) if isinstance(target, str) else None
 
 
 def record(
@@ -59,6 +75,7 @@ def record(
             attempts=0,
             first_seen=now,
             last_seen=now,
+            target=target_of(event),
         )
     )
     conn.execute(
@@ -70,6 +87,7 @@ def record(
             status=OPEN,
             last_seen=now,
             attempts=sync_exceptions.c.attempts + 1,
+            target=target_of(event),
         )
     )
 
@@ -92,10 +110,25 @@ def resolve(conn: Connection, connection: str, events: Iterable[CanonicalEvent])
     )
 
 
+def waiting_for(conn: Connection, targets: Iterable[str]) -> list[ExceptionRecord]:
+    """Open orphans that target one of ``targets``, in the order their events occurred."""
+    wanted = sorted(set(targets))
+    found: list[ExceptionRecord] = []
+    for start in range(0, len(wanted), 500):
+        query = select(*RECORD_COLUMNS).where(
+            sync_exceptions.c.target.in_(wanted[start : start + 500]),
+            sync_exceptions.c.status == OPEN,
+            sync_exceptions.c.reason_code == ORPHAN,
+        )
+        found.extend(ExceptionRecord(**row) for row in conn.execute(query).mappings())
+    found.sort(key=lambda r: (r.event().occurred_at, r.first_seen, r.id))
+    return found
+
+
 def list_exceptions(
     engine: Engine, status: str | None = OPEN, connection: str | None = None
 ) -> list[ExceptionRecord]:
-    query = select(sync_exceptions).order_by(sync_exceptions.c.first_seen, sync_exceptions.c.id)
+    query = select(*RECORD_COLUMNS).order_by(sync_exceptions.c.first_seen, sync_exceptions.c.id)
     if status is not None:
         query = query.where(sync_exceptions.c.status == status)
     if connection is not None:
@@ -114,12 +147,15 @@ class RetryReport:
 def retry_exceptions(
     engine: Engine, mappings: MappingSet, connection: str | None = None
 ) -> RetryReport:
-    """Apply every open exception again under ``mappings`` (purchases before refunds, so a
-    refund held for a missing purchase applies in the same retry as the purchase)."""
+    """Apply every open exception again under ``mappings``: purchases first, then the rest in
+    the order they occurred, each in a savepoint of its own, so one that still cannot apply
+    stays open (with its reason refreshed) and holds up no other."""
     from connector.sync.apply import apply_events  # apply records exceptions: import at use
 
     waiting = list_exceptions(engine, OPEN, connection)
-    waiting.sort(key=lambda record: (record.event_kind != "purchase", record.first_seen))
+    waiting.sort(
+        key=lambda r: (r.event_kind != "purchase", r.event().occurred_at, r.first_seen, r.id)
+    )
     by_connection: dict[str, list[CanonicalEvent]] = {}
     for record_ in waiting:
         by_connection.setdefault(record_.connection, []).append(record_.event())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TypeVar
 
 from connector import metrics
@@ -15,21 +14,21 @@ from connector.recognition.periods import period_of
 from connector.recognition.run import RecognitionRun, recognize
 from connector.reconcile.run import Reconciliation, reconcile
 from connector.runtime import Runtime
-from connector.sync.engine import RunSummary, run_sync
+from connector.sync.engine import RunSummary, lease_ttl, run_sync
 from connector.sync.exceptions import retry_exceptions
 from connector.sync.inbox import process_pending
 from connector.sync.lease import LeaseHeld, held
 from connector.timeutil import utcnow
 
 log = logging.getLogger("creditsync.jobs")
-JOB_LEASE_TTL = timedelta(hours=1)
 T = TypeVar("T")
 
 
 def exclusive(runtime: Runtime, name: str, work: Callable[[], T]) -> T | None:
-    """Run ``work`` under the job's lease; None (and a log line) when it is already running."""
+    """Run ``work`` under the job's lease; None (and a log line) when it is already running.
+    The lease beats while the job works, so a job whose process died frees it at once."""
     try:
-        with held(runtime.engine, f"job:{name}", JOB_LEASE_TTL):
+        with held(runtime.engine, f"job:{name}", lease_ttl(runtime)):
             return work()
     except LeaseHeld:
         log.info("job %s skipped: still running elsewhere", name)

@@ -13,11 +13,12 @@ sync_runs = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("connection", String(100), nullable=False),
     Column("trigger", String(20), nullable=False),  # schedule, manual, webhook
-    Column("status", String(20), nullable=False),  # running, succeeded, failed
+    Column("status", String(20), nullable=False),  # running, succeeded, failed, abandoned
     Column("started_at", UTCDateTime(), nullable=False),
     Column("ended_at", UTCDateTime()),
     Column("counts", JSON, nullable=False),
     Column("error", Text),
+    Column("holder", String(200)),  # the lease holder running it, to mark it abandoned
     Index("ix_sync_runs_connection_started", "connection", "started_at"),
 )
 
@@ -33,8 +34,11 @@ leases = Table(
     "leases",
     metadata,
     Column("name", String(200), primary_key=True),
-    Column("holder", String(200), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("holder", String(200), nullable=False),  # host:pid:token
+    Column("expires_at", UTCDateTime(), nullable=False),  # heartbeat_at + ttl
+    Column("host", String(200)),
+    Column("pid", Integer),
+    Column("heartbeat_at", UTCDateTime()),
 )
 
 sync_exceptions = Table(
@@ -51,8 +55,11 @@ sync_exceptions = Table(
     Column("attempts", Integer, nullable=False),
     Column("first_seen", UTCDateTime(), nullable=False),
     Column("last_seen", UTCDateTime(), nullable=False),
+    # platform:object of the purchase a refund, dispute or void targets: retried when it applies
+    Column("target", String(700)),
     UniqueConstraint("connection", "source_key", "event_kind"),
     Index("ix_sync_exceptions_status", "status"),
+    Index("ix_sync_exceptions_target", "target", "status"),
 )
 
 webhook_inbox = Table(

@@ -12,7 +12,7 @@ from alembic import op
 import connector.store.types
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

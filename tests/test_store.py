@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from sqlalchemy import Engine, inspect
 
 from connector.store.migrate import current_revision, head_revision, is_current
@@ -29,3 +31,22 @@ def test_a_pgbouncer_url_turns_prepared_statements_and_startup_options_off(pg_ur
     finally:
         direct.dispose()
         pooled.dispose()
+
+
+def test_the_quick_head_reading_agrees_with_alembic() -> None:
+    from connector.store.migrate import _alembic_head, head_revision
+
+    assert head_revision() == _alembic_head()
+
+
+def test_a_database_never_migrated_is_not_current(tmp_path: Path) -> None:
+    from connector.store.engine import make_engine
+    from connector.store.migrate import current_revision, head_revision, is_current, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        assert current_revision(engine) is None and not is_current(engine)
+        upgrade(engine)
+        assert current_revision(engine) == head_revision() and is_current(engine)
+    finally:
+        engine.dispose()

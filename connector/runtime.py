@@ -25,11 +25,11 @@ from connector.ports import (
 )
 from connector.settings import Connection, Settings, get_settings
 from connector.store.engine import make_engine
+from connector.store.mapping_versions import load_version
 from connector.store.migrate import is_current, upgrade
 from mappings.gl import GLAccounts
 from mappings.holder import MappingStore
 from mappings.model import MappingSet
-from mappings.registry_store import load_version
 
 
 @dataclass

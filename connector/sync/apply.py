@@ -20,12 +20,12 @@ from connector.ingest.plan import Granted, Held, Unmapped, plan_grants, split_re
 from connector.ledger import accounts, pools
 from connector.ledger.models import GrantRequest, Pool
 from connector.recognition.refunds import apply_refund, apply_void
+from connector.store.mapping_versions import record_version
 from connector.store.sql import insert_ignoring_duplicates
 from connector.sync import exceptions
 from connector.sync.tables import source_events
 from connector.timeutil import utcnow
 from mappings.model import MappingSet
-from mappings.registry_store import record_version
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from tenacity import (
@@ -23,7 +23,7 @@ from tenacity import (
 from connector.errors import InvalidInput
 from connector.journal import JournalEntry
 from connector.outbox import store
-from connector.ports import JournalSink
+from connector.ports import EntryBlocked, JournalSink
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -48,11 +48,13 @@ class DrainResult:
     failed: int
     queued: int  # newly enqueued by this drain
     errors: dict[str, str]  # entry id -> last error, for the entries that failed
+    blocked: dict[str, str] = field(default_factory=dict)  # entry id -> the book's message
 
 
 def _retryable(error: BaseException) -> bool:
-    """Bad data does not get better by waiting; everything else (network, 5xx, 429) may."""
-    return not isinstance(error, InvalidInput)
+    """Bad data and a book's refusal do not get better by waiting; everything else
+    (network, 5xx, 429) may."""
+    return not isinstance(error, InvalidInput | EntryBlocked)
 
 
 class PostFailed(Exception):
@@ -103,6 +105,7 @@ def drain(
         total = store.count(conn, sink.name, store.Status.PENDING)
     posted = failed = 0
     errors: dict[str, str] = {}
+    blocked: dict[str, str] = {}
     if progress:
         progress(0, total)
     while True:
@@ -114,10 +117,15 @@ def drain(
             try:
                 sink_id, attempts = post_with_retry(sink, entry, backoff)
             except PostFailed as failure:
-                message = str(failure)
+                status = store.Status.FAILED
+                if isinstance(failure.error, EntryBlocked):
+                    status, message = store.Status.BLOCKED, failure.error.message
+                    blocked[entry.id] = message
+                else:
+                    message = str(failure)
+                    errors[entry.id] = message
                 with engine.begin() as conn:
-                    store.mark_failed(conn, sink.name, entry.id, message, failure.attempts)
-                errors[entry.id] = message
+                    store.mark_failed(conn, sink.name, entry.id, message, failure.attempts, status)
                 failed += 1
             else:
                 with engine.begin() as conn:
@@ -125,4 +133,11 @@ def drain(
                 posted += 1
             if progress:
                 progress(posted + failed, total)
-    return DrainResult(sink=sink.name, posted=posted, failed=failed, queued=queued, errors=errors)
+    return DrainResult(
+        sink=sink.name,
+        posted=posted,
+        failed=failed - len(blocked),
+        queued=queued,
+        errors=errors,
+        blocked=blocked,
+    )

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly, instant_option, open_engine
@@ -154,7 +154,7 @@ def post_cmd(
         str | None,
         typer.Option(
             "--redate-to",
-            help="re-post the entries a book refused (closed period) into this open period, YYYY-MM",
+            help="re-post the entries a book refused (closed period) into this open YYYY-MM",
         ),
     ] = None,
     entry: Annotated[

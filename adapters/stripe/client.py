@@ -15,6 +15,7 @@ from typing import Any, cast
 import stripe
 
 from adapters.stripe.retry import RetryPolicy, StripeRequestFailed, call_with_retry
+from connector.platform.retry import Failure
 
 Json = dict[str, Any]
 PAGE_LIMIT = 100  # Stripe's maximum page size
@@ -91,12 +92,14 @@ def _body(method: str, path: str, response: stripe.StripeResponse) -> Json:
     data = response.data
     if not isinstance(data, dict):
         raise StripeRequestFailed(
+            platform="Stripe",
             method=method,
             path=path,
-            status=response.code,
-            stripe_code=None,
-            stripe_message=f"the answer is not a JSON object: {response.body[:200]!r}",
+            failure=Failure(
+                retryable=False,
+                status=response.code,
+                message=f"the answer is not a JSON object: {response.body[:200]!r}",
+            ),
             attempts=1,
-            retryable=False,
         )
     return cast(Json, data)

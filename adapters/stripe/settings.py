@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connector.errors import InvalidInput
+from connector.platform.settings import load_adapter_settings
 
 _FIXES: dict[str, str] = {
     "api_key": "use a secret key (sk_live_... / sk_test_...) or a restricted key (rk_...)",
@@ -105,25 +106,4 @@ class StripeSettings(BaseModel):
 
 def load_settings(settings: Mapping[str, Any] | StripeSettings) -> StripeSettings:
     """Validate a connection's settings; every problem is reported, none of the values is."""
-    if isinstance(settings, StripeSettings):
-        return settings
-    try:
-        return StripeSettings.model_validate(dict(settings))
-    except ValidationError as exc:
-        fields: list[str] = []
-        problems: list[str] = []
-        fixes: list[str] = []
-        for error in exc.errors(include_input=False):
-            name = str(error["loc"][0]) if error["loc"] else "settings"
-            fields.append(name)
-            message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{name}: {message}" if len(exc.errors()) > 1 else message)
-            fix = _FIXES.get(name) or (
-                f"remove it; known keys: {', '.join(StripeSettings.model_fields)}"
-                if error["type"] == "extra_forbidden"
-                else ""
-            )
-            if fix and fix not in fixes:
-                fixes.append(fix)
-        field = ", ".join(dict.fromkeys(fields))
-        raise InvalidInput(field, "; ".join(problems), "; ".join(fixes)) from None
+    return load_adapter_settings(StripeSettings, settings, _FIXES)

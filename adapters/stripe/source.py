@@ -109,7 +109,7 @@ class StripeSource:
             else:
                 path, params = LISTINGS[stream]
             objects, has_more = self._api.page(
-                path, {**params, "created": {"gte": gte, "lte": lte}}, run.starting_after
+                path, {**params, "created": {"gte": gte, "lte": lte}}, run.page_after
             )
             events: list[CanonicalEvent] = []
             if stream != "events":

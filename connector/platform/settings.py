@@ -1,0 +1,48 @@
+"""Turning a connection's raw settings into an adapter's validated model, one line per mistake.
+
+A connection's settings arrive as a plain mapping (TOML, the environment, the database). Every
+adapter validates them with a pydantic model; this helper reports every problem at once as an
+:class:`InvalidInput` naming the keys and the fixes, and never echoes a value (a mistyped key next
+to an API key must not print the key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from connector.errors import InvalidInput
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_adapter_settings(
+    model: type[M], raw: Mapping[str, Any] | M, fixes: Mapping[str, str]
+) -> M:
+    """Validate ``raw`` as ``model``; ``fixes`` says, per key, what to write instead."""
+    if isinstance(raw, model):
+        return raw
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False)
+        fields: list[str] = []
+        problems: list[str] = []
+        advice: list[str] = []
+        for error in errors:
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            fields.append(name)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if len(errors) > 1 else message)
+            fix = fixes.get(name) or (
+                f"remove it; known keys: {', '.join(model.model_fields)}"
+                if error["type"] == "extra_forbidden"
+                else ""
+            )
+            if fix and fix not in advice:
+                advice.append(fix)
+        raise InvalidInput(
+            ", ".join(dict.fromkeys(fields)), "; ".join(problems), "; ".join(advice)
+        ) from None

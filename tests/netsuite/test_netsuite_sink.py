@@ -136,7 +136,8 @@ def test_read_back_gives_postings_with_creditsync_codes_and_ids(
     ]
     assert usd.lines[1].dimensions == Dimensions(department="10", class_="2")
     assert postings[1].entity == "acme-gmbh"
-    assert [(line.account, line.debit) for line in postings[1].lines][0] == ("DE-1750", 987_654)
+    gmbh = postings[1].lines[0]
+    assert (gmbh.account, gmbh.debit) == ("DE-1750", 987_654)
     query = json.loads(
         next(
             r

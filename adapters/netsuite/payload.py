@@ -41,12 +41,12 @@ def major(minor: int, currency: str) -> int | float:
     return number
 
 
-def minor_units(value: Any, currency: str, what: str) -> int:
+def minor_units(value: Any, currency: str, what: str, places: int | None = None) -> int:
     """A SuiteQL amount (text or number, major units) in minor units, exactly."""
     if value in (None, ""):
         return 0
     try:
-        scaled = Decimal(str(value)).scaleb(exponent(currency))
+        scaled = Decimal(str(value)).scaleb(exponent(currency) if places is None else places)
     except ArithmeticError:
         raise UnreadablePosting(f"{what}: {value!r} is not an amount") from None
     if scaled != scaled.to_integral_value():
@@ -139,23 +139,28 @@ def _posting(internal_id: str, lines: list[Mapping[str, Any]], chart: Chart) -> 
     currency = str(first.get("currency") or "")
     subsidiary = _text(first, "subsidiary")
     book = chart.readback_book(currency, subsidiary)
+    places = exponent(currency)
     posted_lines = []
     for row in lines:
         account = _text(row, "account") or ""
         what = f"NetSuite journal {internal_id} line {row.get('line')}"
         code = (book.codes.get(account) if book else None) or f"netsuite:{account}"
-        dims = Dimensions(
-            department=_text(row, "department"),
-            class_=_text(row, "class"),
-            location=_text(row, "location"),
+        dims = (
+            Dimensions(
+                department=_text(row, "department"),
+                class_=_text(row, "class"),
+                location=_text(row, "location"),
+            )
+            if any(row.get(key) for key in ("department", "class", "location"))
+            else None
         )
         posted_lines.append(
             JournalLine(
                 account=code,
-                debit=minor_units(row.get("debit"), currency, what),
-                credit=minor_units(row.get("credit"), currency, what),
+                debit=minor_units(row.get("debit"), currency, what, places),
+                credit=minor_units(row.get("credit"), currency, what, places),
                 memo=_text(row, "memo") or "",
-                dimensions=dims or None,
+                dimensions=dims,
             )
         )
     return PostedEntry(

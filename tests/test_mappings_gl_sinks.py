@@ -97,6 +97,8 @@ def test_versions_of_mappings_without_the_new_tables_keep_their_hash(tmp_path: P
     with_ids = load_mappings([write(tmp_path, USD + NETSUITE)])
     assert with_ids.version != plain.version
     assert MappingSet.model_validate(with_ids.model_dump(mode="json")).version == with_ids.version
+    examples = load_mappings([EXAMPLE_MAPPINGS])  # dimensions ("class") and ids of every table
+    assert MappingSet.model_validate(examples.model_dump(mode="json")).version == examples.version
 
 
 def test_the_examples_give_netsuite_ids_for_every_table() -> None:

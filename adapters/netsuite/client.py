@@ -17,6 +17,7 @@ import httpx
 
 from adapters.netsuite.auth import TokenSource
 from adapters.netsuite.settings import NetSuiteSettings
+from connector.errors import CreditsyncError
 from connector.platform.retry import (
     Failure,
     PlatformRequestFailed,
@@ -34,6 +35,10 @@ class NetSuiteRequestFailed(PlatformRequestFailed):
     """NetSuite refused a request, or kept failing it until the attempts ran out."""
 
     code = "netsuite_error"
+
+
+class NetSuiteUnreadable(CreditsyncError):
+    """NetSuite answered 2xx with a body that is not what its API sends."""
 
 
 class NetSuiteAnswer(Exception):
@@ -164,7 +169,13 @@ class NetSuiteClient:
                 params={"limit": PAGE, "offset": offset},
                 headers={"Prefer": "transient"},
             )
-            page = response.json()
+            try:
+                page = response.json()
+            except ValueError:
+                raise NetSuiteUnreadable(
+                    f"NetSuite answered a SuiteQL query (offset {offset}) with text that is not "
+                    "JSON; check base_url points at the REST web services host"
+                ) from None
             items = page.get("items", []) if isinstance(page, dict) else []
             yield from (item for item in items if isinstance(item, dict))
             if not (isinstance(page, dict) and page.get("hasMore")) or not items:

@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from netsuite_fake import RECORD_PATH, SUITEQL_PATH, FakeNetSuite, Journal, Line, error_body
 
-from adapters.netsuite.client import NetSuiteRequestFailed
+from adapters.netsuite.client import NetSuiteRequestFailed, NetSuiteUnreadable
 from adapters.netsuite.external_id import PREFIX, decode, encode
+from adapters.netsuite.payload import UnreadablePosting
 from adapters.netsuite.settings import NetSuiteSettings
 from adapters.netsuite.sink import NetSuiteSink
 from connector.errors import InvalidInput
@@ -313,3 +314,23 @@ def test_an_unknown_period_in_netsuite_blocks_the_entry(
     with pytest.raises(EntryBlocked, match="no accounting period for 2031-01"):
         sink.post(entry(period="2031-01"))
     assert not any(r.method == "PUT" for r in fake.requests)
+
+
+def test_a_suiteql_answer_that_is_not_json_is_a_clear_error(
+    sink: NetSuiteSink, fake: FakeNetSuite
+) -> None:
+    sink.client.tokens.token()
+    fake.fail_next.append(httpx.Response(200, text="<html>maintenance</html>"))
+    with pytest.raises(NetSuiteUnreadable, match="not JSON"):
+        sink.posted("2026-10")
+
+
+def test_a_posting_netsuite_holds_with_an_odd_amount_is_a_clear_error(
+    sink: NetSuiteSink, fake: FakeNetSuite
+) -> None:
+    stored = _stored(1)
+    stored.lines[0].debit = Decimal("1.005")
+    stored.lines[1].credit = Decimal("1.005")
+    fake.journals[stored.external_id] = stored
+    with pytest.raises(UnreadablePosting, match="more decimals than USD allows"):
+        sink.posted("2026-10")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
+from conftest import raw_settings
 from hypothesis import given
 from hypothesis import strategies as st
 from netsuite_fake import RECORD_PATH, SUITEQL_PATH, FakeNetSuite, Journal, Line, error_body
@@ -21,6 +23,8 @@ from adapters.netsuite.sink import NetSuiteSink
 from connector.errors import InvalidInput
 from connector.journal import Dimensions, EntryKind, JournalEntry, JournalLine
 from connector.ports import EntryBlocked, JournalSink
+from connector.runtime import Runtime
+from connector.settings import EXAMPLE_MAPPINGS, Connection, Settings
 
 
 def entry(
@@ -334,3 +338,25 @@ def test_a_posting_netsuite_holds_with_an_odd_amount_is_a_clear_error(
     fake.journals[stored.external_id] = stored
     with pytest.raises(UnreadablePosting, match="more decimals than USD allows"):
         sink.posted("2026-10")
+
+
+def test_the_runtime_finds_the_netsuite_connection_by_platform_and_hands_it_the_gl_ids(
+    tmp_path: Path, key_file: Path
+) -> None:
+    runtime = Runtime.from_settings(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'c.db'}",
+            mapping_paths=[EXAMPLE_MAPPINGS],
+            connections={
+                "ns-prod": Connection(platform="netsuite", settings=raw_settings(key_file))
+            },
+        )
+    )
+    try:
+        found = runtime.sink("netsuite")
+        assert isinstance(found, NetSuiteSink)
+        assert found.name == "ns-prod" and runtime.sink("ns-prod") is found
+        assert len(found.settings.gl_books) == 5
+        assert runtime.sink("files").name == "files"
+    finally:
+        runtime.engine.dispose()

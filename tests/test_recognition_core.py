@@ -68,17 +68,28 @@ def test_expected_breakage_follows_the_rate() -> None:
 
 
 def test_refund_split_follows_the_formula() -> None:
-    split = split_refund(6000, 600, 3000)
+    split = split_refund(6000, 600, 3000, 10000)
     assert (split.credits, split.to_deferred, split.contra) == (300, 3000, 0)
-    beyond = split_refund(1000, 10, 1500)
+    beyond = split_refund(1000, 10, 1500, 10000)
     assert (beyond.credits, beyond.to_deferred, beyond.contra) == (10, 1000, 500)
-    nothing_deferred = split_refund(0, 50, 700)
+    assert split_refund(1000, 3, 500, 10000).credits == 2  # round(1.5) half to even
+
+
+def test_a_refund_with_nothing_deferred_claws_back_in_step_with_what_is_left_unrefunded() -> None:
+    nothing_deferred = split_refund(0, 50, 700, 2800)  # round(50 x 700 / 2800) = 12.5 -> 12
     assert (nothing_deferred.credits, nothing_deferred.to_deferred, nothing_deferred.contra) == (
-        0,
+        12,
         0,
         700,
     )
-    assert split_refund(1000, 3, 500).credits == 2  # round(1.5) half to even
+    assert split_refund(0, 50, 7000, 7000).credits == 50
+
+
+def test_a_full_refund_claws_back_every_credit_whatever_is_deferred() -> None:
+    for deferred in (0, 1, 2999, 3000):
+        assert split_refund(deferred, 300, 3000, 3000).credits == 300
+    assert split_refund(0, 300, 2999, 3000).credits == 300  # round(299.9)
+    assert split_refund(0, 300, 2990, 3000).credits == 299
 
 
 # --- pool state -------------------------------------------------------------------------------
@@ -188,7 +199,7 @@ def test_snapshot_round_trip() -> None:
 # --- stream -----------------------------------------------------------------------------------
 
 
-def test_stream_orders_refunds_before_burns_at_the_same_instant_and_skips_their_clawback() -> None:
+def _same_instant(refund_behind: int) -> list[Step]:
     t = datetime(2026, 2, 1, tzinfo=UTC)
     ledger = [
         LedgerRow(1, "grant", 100, "grant", t),
@@ -197,15 +208,15 @@ def test_stream_orders_refunds_before_burns_at_the_same_instant_and_skips_their_
         LedgerRow(7, "clawback", -5, "manual", t),
         LedgerRow(8, "adjust", 3, "fix", t),
     ]
-    money = [MoneyRow(1, "refund", 300, 20, "re_1", t)]
-    events = build(ledger, money, datetime(2026, 1, 1, tzinfo=UTC))
-    assert [e.step for e in events] == [
-        Step.BILL,
-        Step.REFUND,
-        Step.CONSUME,
-        Step.FORFEIT,
-        Step.ADD,
-    ]
+    money = [MoneyRow(1, "refund", 300, 20, "re_1", t, ledger_seq=refund_behind)]
+    return [e.step for e in build(ledger, money, datetime(2026, 1, 1, tzinfo=UTC))]
+
+
+def test_stream_replays_one_instant_in_the_order_it_was_recorded_and_skips_the_clawback() -> None:
+    # Recorded after the burn (entry 5): the refund comes after it.
+    assert _same_instant(5) == [Step.BILL, Step.CONSUME, Step.REFUND, Step.FORFEIT, Step.ADD]
+    # Recorded before it: the refund comes first.
+    assert _same_instant(4) == [Step.BILL, Step.REFUND, Step.CONSUME, Step.FORFEIT, Step.ADD]
 
 
 # --- terms ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, exists, literal, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, exists, func, literal, select, update
 
 from connector.errors import InvalidInput, NotFound
 from connector.events import SourceKey
@@ -327,3 +327,63 @@ def take_back(
         .values(credits_remaining=remaining, status=status.value)
     )
     return taken
+
+
+def give_back(
+    conn: Connection, pool_id: int, credits: int, reference: str, occurred_at: datetime
+) -> int:
+    """Return up to ``credits`` that a clawback took, because its refund failed after the fact:
+    a positive clawback entry under the failure's ``reference``.
+
+    Idempotent on (pool, clawback, reference): a replay returns what the first call gave. A pool
+    that has expired or was voided gets nothing back (0 is recorded): those credits can no longer
+    be spent. A pool that regains credits is active again.
+    """
+    if require_minor_units(credits, "credits") < 0:
+        raise InvalidInput("credits", "is negative")
+    require_aware(occurred_at, "occurred_at")
+    pool = get_pool(conn, pool_id, for_update=True)
+    entries = ledger_entries.c
+    previous = conn.execute(
+        select(entries.credits).where(
+            entries.pool_id == pool_id,
+            entries.kind == EntryKind.CLAWBACK.value,
+            entries.reference == reference,
+        )
+    ).scalar()
+    if previous is not None:
+        return int(previous)
+    voided = conn.execute(
+        select(exists().where(entries.pool_id == pool_id, entries.kind == EntryKind.VOID.value))
+    ).scalar()
+    closed = voided or pool.status is PoolStatus.EXPIRED
+    given = 0 if closed else min(credits, pool.credits_granted - pool.credits_remaining)
+    conn.execute(
+        ledger_entries.insert().values(
+            pool_id=pool_id,
+            account_id=pool.account_id,
+            kind=EntryKind.CLAWBACK.value,
+            credits=given,
+            reference=reference,
+            occurred_at=occurred_at,
+            recorded_at=utcnow(),
+        )
+    )
+    if given:
+        conn.execute(
+            update(pools)
+            .where(pools.c.id == pool_id)
+            .values(
+                credits_remaining=pool.credits_remaining + given,
+                status=PoolStatus.ACTIVE.value,
+            )
+        )
+    return given
+
+
+def last_entry_id(conn: Connection, pool_id: int) -> int:
+    """The pool's latest ledger entry id: where an event recorded now stands in its order."""
+    found = conn.execute(
+        select(func.max(ledger_entries.c.id)).where(ledger_entries.c.pool_id == pool_id)
+    ).scalar()
+    return int(found or 0)

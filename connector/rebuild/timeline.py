@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from connector.events import CanonicalEvent, Purchase, SourceKey
+from connector.events import CanonicalEvent, Purchase, RefundFailed, SourceKey
 from connector.ledger.models import BurnRequest
 from connector.ledger.pools import grant_request_of, pool_from_row
 from connector.rebuild.steps import (
@@ -31,6 +31,7 @@ from connector.rebuild.steps import (
     Step,
     order,
 )
+from connector.recognition.failed_refunds import undo_reference
 from connector.recognition.tables import (
     accounting_periods,
     recognition_control,
@@ -132,7 +133,7 @@ def _event_steps(conn: Connection, timeline: Timeline) -> None:
             else:
                 version = versions.at(at)
         else:
-            at = money_at.get(row["source_key"], at)
+            at = money_at.get(_money_reference(event), at)
         key = (at, row["connection"], version)
         groups[key].append(event)
         first_seq.setdefault(key, row["id"])
@@ -140,6 +141,11 @@ def _event_steps(conn: Connection, timeline: Timeline) -> None:
         at, connection, version = key
         timeline.steps.append(ApplyEvents(at, first_seq[key], connection, tuple(events), version))
     timeline.steps.extend(_direct_grants(conn, set(_purchase_lines(conn))))
+
+
+def _money_reference(event: CanonicalEvent) -> str:
+    """The reference its money events carry: a failed refund's is its refund's undoing."""
+    return undo_reference(event.refund) if isinstance(event, RefundFailed) else str(event.source)
 
 
 def _purchase_lines(conn: Connection) -> list[str]:

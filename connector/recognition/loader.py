@@ -122,9 +122,11 @@ def ledger_rows(
     max_id: int | None = None,
     since: datetime | None = None,
     before: datetime | None = None,
+    at_or_before: datetime | None = None,
     since_cutoff: bool = False,
 ) -> dict[int, list[LedgerRow]]:
-    """Each pool's ledger entries (id <= max_id; occurred_at in [since, before); with
+    """Each pool's ledger entries (id <= max_id; occurred_at from ``since``, before ``before``
+    or at or before ``at_or_before``; with
     ``since_cutoff``, only those at or after the pool's own saved recognition cutoff)."""
     ids = list(ids)
     out: dict[int, list[LedgerRow]] = defaultdict(list)
@@ -140,6 +142,8 @@ def ledger_rows(
         query = query.where(le.occurred_at >= since)
     if before is not None:
         query = query.where(le.occurred_at < before)
+    if at_or_before is not None:
+        query = query.where(le.occurred_at <= at_or_before)
     if since_cutoff:
         query = query.join(recognition_state, recognition_state.c.pool_id == le.pool_id).where(
             le.occurred_at >= recognition_state.c.cutoff
@@ -163,9 +167,18 @@ def money_rows(
     if not ids:
         return out
     m = recognition_money.c
-    query = select(m.id, m.pool_id, m.kind, m.amount, m.credits, m.reference, m.occurred_at).where(
-        m.pool_id.in_(ids)
-    )
+    query = select(
+        m.id,
+        m.pool_id,
+        m.kind,
+        m.amount,
+        m.credits,
+        m.reference,
+        m.occurred_at,
+        m.ledger_seq,
+        m.to_deferred,
+        m.contra,
+    ).where(m.pool_id.in_(ids))
     if max_id is not None:
         query = query.where(m.id <= max_id)
     if since is not None:
@@ -178,7 +191,17 @@ def money_rows(
         )
     for r in conn.execute(query):
         out[r.pool_id].append(
-            MoneyRow(r.id, r.kind, r.amount, r.credits, r.reference, r.occurred_at)
+            MoneyRow(
+                r.id,
+                r.kind,
+                r.amount,
+                r.credits,
+                r.reference,
+                r.occurred_at,
+                r.ledger_seq,
+                r.to_deferred,
+                r.contra,
+            )
         )
     return out
 

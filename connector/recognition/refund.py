@@ -19,14 +19,28 @@ class RefundSplit:
         return self.to_deferred + self.contra
 
 
-def split_refund(deferred: int, credits: int, amount: int) -> RefundSplit:
-    """Refund ``amount`` F from a segment with deferred D and credits Q left.
+def in_step(credits: int, amount: int, unrefunded: int) -> int:
+    """Credits that follow a refund of ``amount`` out of ``unrefunded`` still paid for:
+    every one of them when nothing stays paid, else min(Q, round(Q x F / R))."""
+    credits = max(credits, 0)
+    if amount >= unrefunded:
+        return credits
+    return min(credits, round_half_even(Fraction(credits * amount, unrefunded)))
 
-    k = min(Q, round(Q x F / D)); Dr deferred min(F, D), contra F - min(F, D). With D = 0 nothing
-    is left to reverse, so no credit is clawed back and all of F is contra revenue.
+
+def split_refund(deferred: int, credits: int, amount: int, unrefunded: int) -> RefundSplit:
+    """Refund ``amount`` F from a segment with deferred D and credits Q left; ``unrefunded`` R
+    is the part of the pool's amount not yet refunded before this refund.
+
+    Dr deferred min(F, D), contra F - min(F, D). Credits clawed back: all Q when F brings the
+    refunds to the pool's amount (F >= R, a full refund: nothing paid for is left, whatever D
+    is); otherwise k = min(Q, round(Q x F / D)), or with D = 0 (credits left by rounding or by
+    the proportional cap) k = min(Q, round(Q x F / R)).
     """
-    if deferred <= 0:
-        return RefundSplit(credits=0, to_deferred=0, contra=amount)
-    to_deferred = min(amount, deferred)
-    clawed = min(max(credits, 0), round_half_even(Fraction(max(credits, 0) * amount, deferred)))
-    return RefundSplit(credits=clawed, to_deferred=to_deferred, contra=amount - to_deferred)
+    to_deferred = min(amount, max(deferred, 0))
+    contra = amount - to_deferred
+    if amount >= unrefunded or deferred <= 0:
+        clawed = in_step(credits, amount, unrefunded)
+    else:
+        clawed = in_step(credits, amount, deferred)
+    return RefundSplit(credits=clawed, to_deferred=to_deferred, contra=contra)

@@ -3,10 +3,15 @@
 The ledger takes the credits back (``take_back``); this module decides how many, from the pool's
 state at the refund's moment, and records the money event that recognition replays. Both happen
 in the caller's transaction and both are idempotent on (pool, reference).
+
+A refund's state is everything recorded so far that occurred at or before its moment: at one
+instant events take effect in the order creditsync recorded them, and the money event keeps its
+place in that order (``ledger_seq``) so that recognition replays the same history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,12 +20,12 @@ from sqlalchemy import Connection, func, select
 from connector.errors import Conflict, InvalidInput
 from connector.ledger import accounts
 from connector.ledger.models import EntryKind
-from connector.ledger.pools import get_pool, take_back
+from connector.ledger.pools import get_pool, last_entry_id, take_back
 from connector.money import require_minor_units
 from connector.recognition import loader
 from connector.recognition.refund import split_refund
 from connector.recognition.state import PoolState
-from connector.recognition.stream import build, replay
+from connector.recognition.stream import PoolEvent, build, replay
 from connector.recognition.tables import recognition_money
 from connector.timeutil import require_aware, utcnow
 
@@ -41,7 +46,7 @@ class RefundApplied:
     replayed: bool = False
 
 
-def _require_reference(reference: str) -> str:
+def require_reference(reference: str) -> str:
     if not isinstance(reference, str) or not reference.strip():
         raise InvalidInput("reference", "is empty", "pass the refund's or dispute's platform id")
     if len(reference) > MAX_REFERENCE:
@@ -49,14 +54,19 @@ def _require_reference(reference: str) -> str:
     return reference
 
 
-def state_at(conn: Connection, pool_id: int, moment: datetime) -> PoolState:
-    """The pool's money just before ``moment`` (money events recorded at that same moment count:
-    they were applied before the one being computed)."""
+def history(conn: Connection, pool_id: int, moment: datetime) -> tuple[PoolState, list[PoolEvent]]:
+    """The pool's starting state and every event recorded so far that occurred at or before
+    ``moment``, in replay order: what an event recorded now at ``moment`` comes after."""
     info = loader.pool_infos(conn, [pool_id], with_revenue_only=False)[pool_id]
-    ledger = loader.ledger_rows(conn, [pool_id], before=moment)[pool_id]
+    ledger = loader.ledger_rows(conn, [pool_id], at_or_before=moment)[pool_id]
     money = loader.money_rows(conn, [pool_id], at_or_before=moment)[pool_id]
     billed_at = info.effective_at if info.effective_at <= moment else None
-    return replay(PoolState.start(info.terms), build(ledger, money, billed_at))
+    return PoolState.start(info.terms), build(ledger, money, billed_at)
+
+
+def state_at(conn: Connection, pool_id: int, moment: datetime) -> PoolState:
+    """The pool's money for an event recorded now at ``moment`` (see ``history``)."""
+    return replay(*history(conn, pool_id, moment))
 
 
 def _existing(conn: Connection, pool_id: int, reference: str) -> RefundApplied | None:
@@ -86,7 +96,7 @@ def _existing(conn: Connection, pool_id: int, reference: str) -> RefundApplied |
 
 
 def _record(
-    conn: Connection, kind: str, applied: RefundApplied, occurred_at: datetime
+    conn: Connection, kind: str, applied: RefundApplied, occurred_at: datetime, ledger_seq: int
 ) -> RefundApplied:
     conn.execute(
         recognition_money.insert().values(
@@ -99,6 +109,7 @@ def _record(
             contra=applied.contra,
             occurred_at=occurred_at,
             recorded_at=utcnow(),
+            ledger_seq=ledger_seq,
         )
     )
     return applied
@@ -116,14 +127,17 @@ def apply_refund(
 ) -> RefundApplied:
     """Refund ``amount`` (a refund, a credit note or a lost dispute) from one pool.
 
-    From the pool's state at ``occurred_at`` (deferred D, credits Q left in the segment):
-    k = min(Q, round(Q x F / D)) credits are clawed back through the ledger, min(F, D) reverses
-    deferred revenue and the rest reverses recognized revenue through the contra account. A
-    replay with the same reference returns the first result; a different amount is a conflict.
+    From the pool's state at ``occurred_at`` (deferred D, credits Q left in the segment) and R,
+    the part of its amount not yet refunded: a refund that brings the refunds to the pool's
+    amount takes back every credit the pool holds; otherwise k = min(Q, round(Q x F / D)), or
+    with D = 0 k = min(Q, round(Q x F / R)), are clawed back through the ledger (see
+    ``refund.split_refund``). min(F, D) reverses deferred revenue and the rest reverses
+    recognized revenue through the contra account. A replay with the same reference returns the
+    first result; a different amount is a conflict.
     """
     if require_minor_units(amount, "amount") <= 0:
         raise InvalidInput("amount", f"{amount} is not positive", "refund at least one minor unit")
-    reference = _require_reference(reference)
+    reference = require_reference(reference)
     occurred_at = require_aware(occurred_at, "occurred_at")
     revenue = _lock_pool(conn, pool_id)
     previous = _existing(conn, pool_id, reference)
@@ -134,23 +148,23 @@ def apply_refund(
                 f"{previous.amount} on pool {pool_id}; use a new reference for a new refund"
             )
         return previous
-    already = conn.execute(
-        select(func.coalesce(func.sum(recognition_money.c.amount), 0)).where(
-            recognition_money.c.pool_id == pool_id
-        )
-    ).scalar_one()
-    if int(already) + amount > revenue:
+    unrefunded = revenue - refunded_so_far(conn, [pool_id])[pool_id]
+    if amount > unrefunded:
         raise InvalidInput(
             "amount",
-            f"refunding {amount} would return {int(already) + amount} from pool {pool_id}, "
-            f"which was paid {revenue}",
+            f"refunding {amount} would return {revenue - unrefunded + amount} from pool "
+            f"{pool_id}, which was paid {revenue}",
             "refund at most what is left of the pool's amount",
         )
     state = state_at(conn, pool_id, occurred_at)
-    split = split_refund(state.deferred, state.seg_credits_left, amount)
+    split = split_refund(state.deferred, state.seg_credits_left, amount, unrefunded)
+    clawed = split.credits
+    if amount == unrefunded:  # a full refund: nothing paid for is left, whatever D and Q say
+        clawed = get_pool(conn, pool_id).credits_remaining
+    position = last_entry_id(conn, pool_id)
     taken = 0
-    if split.credits > 0:
-        taken = take_back(conn, pool_id, split.credits, EntryKind.CLAWBACK, reference, occurred_at)
+    if clawed > 0:
+        taken = take_back(conn, pool_id, clawed, EntryKind.CLAWBACK, reference, occurred_at)
     applied = RefundApplied(
         pool_id=pool_id,
         reference=reference,
@@ -162,7 +176,7 @@ def apply_refund(
         deferred_before=state.deferred,
         credits_before=state.seg_credits_left,
     )
-    return _record(conn, "refund", applied, occurred_at)
+    return _record(conn, "refund", applied, occurred_at, position)
 
 
 def apply_void(
@@ -177,7 +191,7 @@ def apply_void(
     moment, so consumption that arrives later with an earlier occurred_at shrinks it (the change
     posts in the first open period).
     """
-    reference = _require_reference(reference)
+    reference = require_reference(reference)
     occurred_at = require_aware(occurred_at, "occurred_at")
     _lock_pool(conn, pool_id)
     previous = _existing(conn, pool_id, reference)
@@ -189,6 +203,7 @@ def apply_void(
         return previous
     state = state_at(conn, pool_id, occurred_at)
     pool = get_pool(conn, pool_id)
+    position = last_entry_id(conn, pool_id)
     taken = take_back(conn, pool_id, pool.credits_remaining, EntryKind.VOID, reference, occurred_at)
     applied = RefundApplied(
         pool_id=pool_id,
@@ -201,4 +216,17 @@ def apply_void(
         deferred_before=state.deferred,
         credits_before=state.seg_credits_left,
     )
-    return _record(conn, "void", applied, occurred_at)
+    return _record(conn, "void", applied, occurred_at, position)
+
+
+def refunded_so_far(conn: Connection, pool_ids: Sequence[int]) -> dict[int, int]:
+    """Per pool, the money returned so far: refunds and voids, less failed refunds undone."""
+    m = recognition_money.c
+    found = dict(
+        conn.execute(
+            select(m.pool_id, func.sum(m.amount))
+            .where(m.pool_id.in_(list(pool_ids)))
+            .group_by(m.pool_id)
+        ).all()
+    )
+    return {pool_id: int(found.get(pool_id) or 0) for pool_id in pool_ids}

@@ -154,18 +154,37 @@ class PoolState:
         if not self.closed:
             self.seg_used = max(0, self.seg_used + credits)
 
+    @property
+    def unrefunded(self) -> int:
+        """The part of the pool's amount not refunded (nor reversed by a void) so far."""
+        return self.terms.amount - self.refunded - self.contra
+
     def refund(self, amount: int, credits: int | None = None) -> RefundSplit:
         """Refund ``amount``; ``credits`` is what the ledger actually clawed back (None: the
         formula's k). Ends the segment; the next one has D - min(F, D) and Q - k."""
         self.bill()
         left = self.seg_credits_left
-        split = split_refund(self.deferred, left, amount)
+        split = split_refund(self.deferred, left, amount, self.unrefunded)
         clawed = split.credits if credits is None else credits
         self.credits_left -= clawed
         self.refunded += split.to_deferred
         self.contra += split.contra
         self._end_segment(self.deferred - split.to_deferred, left - min(clawed, left))
         return RefundSplit(credits=clawed, to_deferred=split.to_deferred, contra=split.contra)
+
+    def undo_refund(self, to_deferred: int, contra: int, credits: int) -> None:
+        """A refund failed after the fact: what it reversed comes back (``to_deferred`` to the
+        deferred balance, ``contra`` to revenue) with the ``credits`` the ledger gave back, and
+        the next segment starts from them. A pool closed since (expired or voided) has nothing
+        left to deliver: the deferred revenue that comes back is breakage at once."""
+        self.bill()
+        self.credits_left += credits
+        self.refunded -= to_deferred
+        self.contra -= contra
+        if self.closed:
+            self.base_breakage += to_deferred
+        else:
+            self._end_segment(self.deferred + to_deferred, self.seg_credits_left + credits)
 
     def void(self, credits: int) -> int:
         """The purchase is cancelled: the deferred balance left goes back to clearing (as a

@@ -1,18 +1,22 @@
 """A pool's history as one ordered stream of money events, built from the ledger's entries and
 the recognition's own money events (refunds, voids), and replayed onto a ``PoolState``.
 
-Order: by occurred_at; at the same instant billing comes first, then money events (a refund is
-computed from the state *before* its moment), then ledger entries; ties by id.
+Order: by occurred_at; at the same instant billing comes first, then everything else in the
+order creditsync recorded it, the ledger's own order: ledger entries by id, and each money event
+right after the last entry its pool had when it was recorded (``ledger_seq``). So a burn
+recorded before a refund stamped with the same second is consumption the refund sees, and one
+recorded after it is not, exactly as the ledger applied them.
 
 How each ledger entry counts:
 - grant: ignored (billing comes from the pool row, at its effective_at);
 - burn: consumption (a positive burn entry gives consumption back);
 - expire: expiry, the deferred left becomes breakage;
 - clawback / void with a matching money event: stands in for that event (the money event carries
-  the credits); without one (taken back outside ``recognition.refunds``): a clawback forfeits its
-  credits (their share of deferred becomes breakage), a void cancels the pool as ``apply_void``
-  does;
-- adjust: negative forfeits credits, positive adds credits with no money.
+  the credits; a failed refund's ``reversal`` gives them back); without one (taken back outside
+  ``recognition.refunds``): a clawback forfeits its credits (their share of deferred becomes
+  breakage), a void cancels the pool as ``apply_void`` does;
+- adjust, and a clawback given back without a money event: negative forfeits credits, positive
+  adds credits with no money.
 """
 
 from __future__ import annotations
@@ -34,25 +38,29 @@ class Step(IntEnum):
     EXPIRE = 4
     FORFEIT = 5
     ADD = 6
+    UNDO_REFUND = 7
 
 
 RANK_BILL = 0
-RANK_MONEY = 1
-RANK_LEDGER = 2
+RANK_RECORDED = 1
+AFTER_ENTRY = 1  # a money event sorts after the ledger entry it was recorded behind
 
 
 @dataclass(frozen=True, slots=True)
 class PoolEvent:
     at: datetime
     rank: int
+    position: int  # the ledger entry id it follows (a ledger entry: its own id)
+    after: int  # 0 for the ledger entry itself, AFTER_ENTRY for a money event behind it
     seq: int
     step: Step
     credits: int = 0
     amount: int = 0
+    contra: int = 0  # a failed refund: the contra revenue restored (``amount`` to deferred)
 
     @property
-    def key(self) -> tuple[datetime, int, int]:
-        return (self.at, self.rank, self.seq)
+    def key(self) -> tuple[datetime, int, int, int, int]:
+        return (self.at, self.rank, self.position, self.after, self.seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,29 +75,40 @@ class LedgerRow:
 @dataclass(frozen=True, slots=True)
 class MoneyRow:
     id: int
-    kind: str  # "refund" | "void"
+    kind: str  # "refund" | "void" | "reversal"
     amount: int
     credits: int
     reference: str
     occurred_at: datetime
+    ledger_seq: int = 0
+    to_deferred: int = 0  # as recorded (a reversal restores exactly these)
+    contra: int = 0
 
 
-MONEY_LEDGER_KIND = {"refund": EntryKind.CLAWBACK.value, "void": EntryKind.VOID.value}
+MONEY_LEDGER_KIND = {
+    "refund": EntryKind.CLAWBACK.value,
+    "void": EntryKind.VOID.value,
+    "reversal": EntryKind.CLAWBACK.value,
+}
+MONEY_STEP = {"refund": Step.REFUND, "void": Step.VOID, "reversal": Step.UNDO_REFUND}
 
 
 def billing(at: datetime) -> PoolEvent:
-    return PoolEvent(at=at, rank=RANK_BILL, seq=0, step=Step.BILL)
+    return PoolEvent(at=at, rank=RANK_BILL, position=0, after=0, seq=0, step=Step.BILL)
 
 
 def from_money(row: MoneyRow) -> PoolEvent:
-    step = Step.VOID if row.kind == "void" else Step.REFUND
+    undo = row.kind == "reversal"
     return PoolEvent(
         at=row.occurred_at,
-        rank=RANK_MONEY,
+        rank=RANK_RECORDED,
+        position=row.ledger_seq,
+        after=AFTER_ENTRY,
         seq=row.id,
-        step=step,
+        step=MONEY_STEP[row.kind],
         credits=row.credits,
-        amount=row.amount,
+        amount=-row.to_deferred if undo else row.amount,
+        contra=-row.contra if undo else 0,
     )
 
 
@@ -105,13 +124,19 @@ def from_ledger(row: LedgerRow, matched: frozenset[tuple[str, str]]) -> PoolEven
         step, credits = Step.EXPIRE, taken
     elif kind == EntryKind.VOID.value:
         step, credits = Step.VOID, taken
-    elif kind == EntryKind.CLAWBACK.value or (kind == EntryKind.ADJUST.value and taken >= 0):
-        step, credits = Step.FORFEIT, taken
-    elif kind == EntryKind.ADJUST.value:
-        step, credits = Step.ADD, -taken
+    elif kind in (EntryKind.CLAWBACK.value, EntryKind.ADJUST.value):
+        step, credits = (Step.FORFEIT, taken) if taken >= 0 else (Step.ADD, -taken)
     else:
         return None
-    return PoolEvent(at=row.occurred_at, rank=RANK_LEDGER, seq=row.id, step=step, credits=credits)
+    return PoolEvent(
+        at=row.occurred_at,
+        rank=RANK_RECORDED,
+        position=row.id,
+        after=0,
+        seq=row.id,
+        step=step,
+        credits=credits,
+    )
 
 
 def build(
@@ -145,6 +170,8 @@ def apply(state: PoolState, event: PoolEvent) -> None:
         state.expire(event.credits)
     elif step is Step.FORFEIT:
         state.forfeit(event.credits)
+    elif step is Step.UNDO_REFUND:
+        state.undo_refund(event.amount, event.contra, event.credits)
     else:
         state.add_credits(event.credits)
 

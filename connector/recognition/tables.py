@@ -57,13 +57,15 @@ recognition_runs = Table(
     Column("ledger_watermark", BigInteger, nullable=False),
 )
 
-# Refunds, lost disputes and voids: the money side of a take-back (the ledger holds the credits).
+# Refunds, lost disputes, voids and failed refunds undone: the money side of a take-back (the
+# ledger holds the credits). ``ledger_seq`` is the pool's last ledger entry id when the row was
+# recorded: at one instant the row takes effect after that entry and before any later one.
 recognition_money = Table(
     "recognition_money",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("pool_id", Id, ForeignKey("pools.id"), nullable=False),
-    Column("kind", String(10), nullable=False),  # refund | void
+    Column("kind", String(10), nullable=False),  # refund | void | reversal (a failed refund)
     Column("reference", String(300), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("credits", BigInteger, nullable=False),  # clawed back by the ledger
@@ -71,6 +73,7 @@ recognition_money = Table(
     Column("contra", BigInteger, nullable=False),
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("ledger_seq", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("pool_id", "reference"),
 )
 

@@ -15,14 +15,24 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from connector.events import CanonicalEvent, Dispute, DisputeOutcome, Purchase, Refund, Void
-from connector.ingest.plan import Granted, Held, Unmapped, plan_grants, split_refund
+from connector.events import (
+    CanonicalEvent,
+    Dispute,
+    DisputeOutcome,
+    Purchase,
+    Refund,
+    RefundFailed,
+    Void,
+)
+from connector.ingest.plan import Granted, Held, Unmapped, plan_grants
 from connector.ledger import accounts, pools
 from connector.ledger.models import GrantRequest, Pool
-from connector.recognition.refunds import apply_refund, apply_void
+from connector.recognition.line_refunds import apply_line_refund
+from connector.recognition.refunds import apply_void
 from connector.store.mapping_versions import record_version
 from connector.store.sql import insert_ignoring_duplicates
 from connector.sync import exceptions
+from connector.sync.refund_failures import apply_failure, apply_waiting_failures
 from connector.sync.tables import source_events
 from connector.timeutil import utcnow
 from mappings.model import MappingSet
@@ -142,6 +152,8 @@ def _apply_adjustment(conn: Connection, connection: str, event: CanonicalEvent) 
     """Apply one refund, credit note, dispute or void; return its outcome word."""
     if isinstance(event, Dispute) and event.outcome is not DisputeOutcome.LOST:
         return "ignored"  # an open or won dispute moves no credits and no money
+    if isinstance(event, RefundFailed):
+        return apply_failure(conn, connection, event)
     assert isinstance(event, Refund | Dispute | Void)
     targets = _target_pools(conn, event)
     if not targets:
@@ -173,9 +185,7 @@ def _apply_adjustment(conn: Connection, connection: str, event: CanonicalEvent) 
         for pool in targets:
             apply_void(conn, pool.id, reference, event.occurred_at)
     else:
-        shares = split_refund(event.amount, [(p.id, p.revenue_amount) for p in targets])
-        for pool_id, amount in shares:
-            if amount > 0:
-                apply_refund(conn, pool_id, amount, reference, event.occurred_at)
+        apply_line_refund(conn, targets, event.amount, reference, event.occurred_at)
+        apply_waiting_failures(conn, event.source)
     exceptions.resolve(conn, connection, [event])
     return "applied"

@@ -20,13 +20,17 @@ from adapters.netsuite.settings import NetSuiteSettings
 from adapters.netsuite.sink import NetSuiteSink
 from connector.errors import InvalidInput
 
-NOW = float(int(time.time()))  # the stand-in checks exp against the real clock
+
+@pytest.fixture
+def now() -> float:
+    """The real clock, read when the test runs: the stand-in checks exp against it."""
+    return float(int(time.time()))
 
 
 def test_the_token_request_carries_a_ps256_jwt_signed_by_the_certificate_key(
-    settings: NetSuiteSettings, rsa_key: rsa.RSAPrivateKey, fake: FakeNetSuite
+    settings: NetSuiteSettings, rsa_key: rsa.RSAPrivateKey, fake: FakeNetSuite, now: float
 ) -> None:
-    source = TokenSource(settings, httpx.Client(), clock=lambda: NOW)
+    source = TokenSource(settings, httpx.Client(), clock=lambda: now)
     assert source.token() == fake.tokens_issued[0]
     request = fake.requests[0]
     assert request.url == HOST + TOKEN_PATH
@@ -44,7 +48,7 @@ def test_the_token_request_carries_a_ps256_jwt_signed_by_the_certificate_key(
     )
     assert claims["iss"] == CLIENT_ID
     assert claims["scope"] == "rest_webservices"
-    assert claims["iat"] == int(NOW) and NOW < claims["exp"] <= NOW + 3600
+    assert claims["iat"] == int(now) and now < claims["exp"] <= now + 3600
     with pytest.raises(jwt.InvalidSignatureError):  # and with no other key
         jwt.decode(
             assertion,
@@ -55,28 +59,30 @@ def test_the_token_request_carries_a_ps256_jwt_signed_by_the_certificate_key(
         )
 
 
-def test_an_es256_certificate_signs_es256(key_file: Path, router: respx.MockRouter) -> None:
+def test_an_es256_certificate_signs_es256(
+    key_file: Path, router: respx.MockRouter, now: float
+) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     settings = NetSuiteSettings.model_validate(
         {**raw_settings(key_file), "private_key": pem(key), "algorithm": "ES256"}
     )
     fake = FakeNetSuite(router, key.public_key(), algorithm="ES256")
-    assert TokenSource(settings, httpx.Client(), clock=lambda: NOW).token()
+    assert TokenSource(settings, httpx.Client(), clock=lambda: now).token()
     assert fake.assertions[0]["header"]["alg"] == "ES256"
 
 
 def test_the_token_is_kept_for_its_hour_and_renewed_five_minutes_before_it_ends(
-    settings: NetSuiteSettings, fake: FakeNetSuite
+    settings: NetSuiteSettings, fake: FakeNetSuite, now: float
 ) -> None:
     fake.leeway = 7200  # this test moves the client's clock ahead of the stand-in's
-    now = [NOW]
-    source = TokenSource(settings, httpx.Client(), clock=lambda: now[0])
+    clock = [now]
+    source = TokenSource(settings, httpx.Client(), clock=lambda: clock[0])
     first = source.token()
-    now[0] = NOW + 3600 - 301
+    clock[0] = now + 3600 - 301
     assert source.token() == first and len(fake.tokens_issued) == 1
-    now[0] = NOW + 3600 - 299
+    clock[0] = now + 3600 - 299
     assert source.token() != first and len(fake.tokens_issued) == 2
-    assert fake.assertions[1]["claims"]["iat"] == int(now[0])  # a fresh JWT each time
+    assert fake.assertions[1]["claims"]["iat"] == int(clock[0])  # a fresh JWT each time
 
 
 def test_a_401_drops_the_token_and_the_request_is_made_once_more(
@@ -91,25 +97,25 @@ def test_a_401_drops_the_token_and_the_request_is_made_once_more(
 
 
 def test_a_refused_assertion_names_the_setup_to_check(
-    key_file: Path, router: respx.MockRouter, rsa_key: rsa.RSAPrivateKey
+    key_file: Path, router: respx.MockRouter, rsa_key: rsa.RSAPrivateKey, now: float
 ) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     FakeNetSuite(router, other.public_key())  # the certificate NetSuite holds is another one
     settings = NetSuiteSettings.model_validate(raw_settings(key_file))
     with pytest.raises(NetSuiteAuthFailed) as caught:
-        TokenSource(settings, httpx.Client(), clock=lambda: NOW).token()
+        TokenSource(settings, httpx.Client(), clock=lambda: now).token()
     text = str(caught.value)
     assert "HTTP 400" in text and "certificate_id" in text and "Signature" in text
     assert pem(rsa_key) not in text
 
 
 def test_a_key_that_cannot_sign_the_algorithm_is_refused_before_any_request(
-    key_file: Path,
+    key_file: Path, now: float
 ) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     settings = NetSuiteSettings.model_validate({**raw_settings(key_file), "private_key": pem(key)})
     with pytest.raises(NetSuiteAuthFailed, match="cannot sign PS256"):
-        client_assertion(settings, NOW)
+        client_assertion(settings, now)
 
 
 @pytest.mark.parametrize(

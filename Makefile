@@ -21,10 +21,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy connector adapters mappings
+	$(BIN)/mypy connector adapters mappings tests bench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ledger
+	$(BIN)/python -m bench.cli_startup
 
 clean:
 	rm -rf $(VENV) .creditsync build *.egg-info

@@ -82,13 +82,14 @@ def settings(folder: Path) -> NetSuiteSettings:
     )
 
 
-def rows(n: int) -> list[dict[str, str]]:
-    out = []
+def rows(n: int) -> list[dict[str, object]]:
+    """SuiteQL items: every value text, as NetSuite sends them, and the item's links."""
+    out: list[dict[str, object]] = []
     for i in range(n):
         for line, (account, side) in enumerate((("251", "debit"), ("54", "credit"))):
             out.append(
                 {
-                    "links": [],  # type: ignore[dict-item]
+                    "links": [],
                     "id": str(1000 + i),
                     "externalid": encode(f"je-{i:024x}-1"),
                     "trandate": "2026-10-31",

@@ -308,17 +308,66 @@ def local_burns(engine: Any, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def bench(database_url: str | None, webhooks: int, rate: float, burns: int) -> None:
+def busy_child(database_url: str) -> None:
+    """Background work on the same database while webhooks arrive: sync pages, then recognition,
+    over and over until the parent stops it (what a scheduled sync run does to the server)."""
+    from bench.sync_stripe import BENCH_MAPPING, stripe_purchases
+    from connector.recognition.run import recognize
+    from connector.runtime import Runtime
+    from connector.settings import EXAMPLE_MAPPINGS, Settings
+    from connector.sync.apply import apply_events
+    from mappings.loader import load_mappings
+
+    folder = Path(tempfile.mkdtemp())
+    (folder / "bench.toml").write_text(BENCH_MAPPING)
+    settings = Settings(
+        database_url=database_url, mapping_paths=[EXAMPLE_MAPPINGS, folder / "bench.toml"]
+    )
+    runtime = Runtime.from_settings(settings, migrate=False)
+    mappings = load_mappings(settings.mapping_paths)
+    rounds = 0
+    while True:
+        purchases = list(stripe_purchases(2_000))
+        purchases = [
+            p.model_copy(
+                update={
+                    "source": p.source.model_copy(
+                        update={"object_id": f"{p.source.object_id}-{rounds}"}
+                    )
+                }
+            )
+            for p in purchases
+        ]
+        for i in range(0, len(purchases), 100):
+            with runtime.engine.begin() as conn:
+                apply_events(conn, "stripe-busy", purchases[i : i + 100], mappings)
+        recognize(runtime.engine, datetime.now(UTC), runtime.gl_accounts)
+        rounds += 1
+
+
+def start_busy(database_url: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.webhooks", "--busy-child", database_url],
+        env=server_env(database_url),
+    )
+
+
+def bench(
+    database_url: str | None, webhooks: int, rate: float, burns: int, busy: bool = False
+) -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine = fresh_engine(database_url, Path(folder), "webhooks")
         url = engine.url.render_as_string(hide_password=False)
         seed_burns(engine, credits=10 * burns + 100)
         child, base = start_server(url)
+        background = start_busy(url) if busy else None
         load_before = os.getloadavg()[0]
         try:
             items = deliveries(webhooks, f"b{int(time.time())}")
             lat, statuses, elapsed = asyncio.run(send_paced(base, items, rate))
             load_after = os.getloadavg()[0]
+            if background is not None:
+                stop_server(background)
             pending, drain_time = wait_drained(engine, timeout=120)
             seq = http_burns_sequential(base, burns)
             conc = asyncio.run(http_burns_concurrent(base, burns, 16))
@@ -328,7 +377,8 @@ def bench(database_url: str | None, webhooks: int, rate: float, burns: int) -> N
         engine.dispose()
     kind = "SQLite" if database_url is None else "PostgreSQL"
     p99 = pct(lat, 99)
-    print(f"\n{kind}, uvicorn on {HOST} (one worker process)")
+    during = ", while a sync and recognition run on the same database" if busy else ""
+    print(f"\n{kind}, uvicorn on {HOST} (one worker process){during}")
     print(
         f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before the webhooks, "
         f"{load_after:.1f} after (other work on the machine skews latency)"
@@ -360,10 +410,17 @@ def main() -> None:
         default=None,
         help="a PostgreSQL server to bench beside SQLite (a database of its own is made there)",
     )
+    parser.add_argument(
+        "--busy", action="store_true", help="also while sync pages and recognition run"
+    )
     parser.add_argument("--serve-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--busy-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_child is not None:
         serve_child(args.serve_child)
+        return
+    if args.busy_child is not None:
+        busy_child(args.busy_child)
         return
     if not 1 <= args.webhooks <= 100_000 or not 1 <= args.burns <= 100_000:
         parser.error("--webhooks and --burns must be between 1 and 100000")
@@ -371,6 +428,8 @@ def main() -> None:
         parser.error("--rate must be between 1 and 2000 per second")
     for url in [None, *(args.database_url or [])]:
         bench(url, args.webhooks, args.rate, args.burns)
+        if args.busy:
+            bench(url, args.webhooks, args.rate, args.burns, busy=True)
 
 
 if __name__ == "__main__":

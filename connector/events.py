@@ -122,6 +122,18 @@ class RefundFailed(_Event):
     target_object: str = Field(min_length=1, description="the purchase's source object id")
 
 
+class Unreadable(_Event):
+    """A platform object (or one of its lines) that carries money but cannot be read.
+
+    It changes nothing in the ledger: it is kept as an exception that names the object, the line
+    and what is missing, so a purchase is never dropped in silence.
+    """
+
+    kind: Literal["unreadable"] = "unreadable"
+    reason: str = Field(min_length=1, description="what could not be read, and where")
+
+
 CanonicalEvent = Annotated[
-    Purchase | CreditNote | Refund | Dispute | Void | RefundFailed, Field(discriminator="kind")
+    Purchase | CreditNote | Refund | Dispute | Void | RefundFailed | Unreadable,
+    Field(discriminator="kind"),
 ]

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from connector.errors import InvalidInput, NotFound
 from connector.ledger.burns import BurnPolicy
+from connector.ledger.group_commit import GroupCommitSettings, GroupCommitter
 from connector.ledger.service import Ledger
 from connector.policy.hook import hook_for
 from connector.policy.routes import PlatformRoutes, routes_from
@@ -69,6 +70,25 @@ class Runtime:
     @cached_property
     def ledger(self) -> Ledger:
         return Ledger(self.engine, plans=self.plan_policy)
+
+    @cached_property
+    def burn_writer(self) -> GroupCommitter:
+        """Group commit for the burn API: concurrent burns share a transaction."""
+        chosen = self.settings.burn_writer
+        return GroupCommitter(
+            self.ledger,
+            GroupCommitSettings(
+                max_batch=chosen.max_batch,
+                max_wait=chosen.max_wait_ms / 1000,
+                writers=chosen.writers,
+            ),
+        )
+
+    def close_burn_writer(self) -> None:
+        """Finish the burns queued for group commit (a no-op when none was ever started)."""
+        writer: GroupCommitter | None = self.__dict__.get("burn_writer")
+        if writer is not None:
+            writer.close()
 
     def gl_accounts(self, version: str | None, currency: str, entity: str | None) -> GLAccounts:
         """GL accounts of a pool under the mapping version it was created with, so that a later

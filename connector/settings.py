@@ -7,22 +7,42 @@ that a fresh checkout works with no configuration and no credentials.
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
-from sqlalchemy.engine import make_url
 
+from connector.errors import InvalidInput
+
+# SQLAlchemy drivers creditsync runs on: SQLite (the standard library) and psycopg 3
+SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
 EXAMPLE_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings" / "examples"
 DEFAULT_HOME = Path(".creditsync")
+
+
+def config_file() -> str:
+    """The TOML file settings are read from (below the environment): CREDITSYNC_CONFIG."""
+    return os.environ.get("CREDITSYNC_CONFIG", "creditsync.toml")
 
 
 class Connection(BaseModel):
@@ -40,6 +60,9 @@ class Connection(BaseModel):
 
 Scope = Literal["burn", "read", "admin"]
 
+# An admin token changes rates, closes periods and reloads mappings: too short, it can be guessed.
+ADMIN_TOKEN_MIN_LENGTH = 24
+
 
 class ApiToken(BaseModel):
     """A bearer token for the HTTP API and what it may do."""
@@ -49,6 +72,16 @@ class ApiToken(BaseModel):
     token: SecretStr
     scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["read"]))
     name: str = ""
+
+    @model_validator(mode="after")
+    def _admin_token_long_enough(self) -> ApiToken:
+        length = len(self.token.get_secret_value())
+        if "admin" in self.scopes and length < ADMIN_TOKEN_MIN_LENGTH:
+            raise ValueError(
+                f"an admin token needs at least {ADMIN_TOKEN_MIN_LENGTH} characters, "
+                f"this one has {length}"
+            )
+        return self
 
 
 class Schedule(BaseModel):
@@ -63,6 +96,18 @@ class Schedule(BaseModel):
     reconcile_every_minutes: int = Field(default=24 * 60, ge=1)
     policy_every_minutes: int = Field(default=1, ge=1, description="refills, overage, alerts")
     jitter_seconds: int = Field(default=30, ge=0)
+
+
+class BurnWriter(BaseModel):
+    """Group commit of concurrent API burns: one transaction for what arrives together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_batch: int = Field(default=128, ge=1, le=1000, description="burns per transaction")
+    max_wait_ms: float = Field(
+        default=2.0, ge=0, le=50, description="how long a batch waits for company"
+    )
+    writers: int = Field(default=1, ge=1, le=16, description="writer threads per process")
 
 
 class Settings(BaseSettings):
@@ -87,6 +132,7 @@ class Settings(BaseSettings):
     )
     api_tokens: list[ApiToken] = Field(default_factory=list)
     schedule: Schedule = Field(default_factory=Schedule)
+    burn_writer: BurnWriter = Field(default_factory=BurnWriter)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     notify_url: str | None = Field(
@@ -95,6 +141,28 @@ class Settings(BaseSettings):
     journal_sinks: list[str] = Field(
         default_factory=lambda: ["files"], description="adapters whose JournalSink gets entries"
     )
+
+    # -- clock --------------------------------------------------------------------------------
+    burn_clock_skew_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="how far ahead of this clock a burn's time may be (the sender's clock skew)",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url  # here: reading settings needs no database
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            raise ValueError("is not a database URL") from None
+        if driver not in SUPPORTED_DATABASES:
+            raise ValueError(f"{driver!r} is not a supported database")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -118,17 +186,100 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("CREDITSYNC_CONFIG", "creditsync.toml")
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
+
+
+class InvalidSetting(InvalidInput):
+    """A setting (environment, creditsync.toml) has a value creditsync cannot run with."""
+
+    code = "invalid_setting"
+
+
+# What to do about a setting that does not validate, by its top-level name.
+SETTING_FIXES = {
+    "database_url": "set CREDITSYNC_DATABASE_URL to sqlite:///path/to/file.db or postgresql://...",
+    "mapping_paths": 'set CREDITSYNC_MAPPING_PATHS to a JSON list, e.g. ["mappings/examples"]',
+    "timezone": "set CREDITSYNC_TIMEZONE to an IANA name, e.g. UTC or America/New_York",
+    "api_tokens": 'set CREDITSYNC_API_TOKENS to JSON: [{"token": "...", "scopes": ["burn"]}]; '
+    "make a token with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`",
+    "connections": "see Configuration in README.md for the shape of a connection",
+}
+DEFAULT_FIX = "see `creditsync config show` and Configuration in README.md"
+
+
+def _fix_for(where: str) -> str:
+    return SETTING_FIXES.get(where.split(".")[0], DEFAULT_FIX)
+
+
+def invalid_settings(exc: ValidationError) -> InvalidSetting:
+    """One refusal for every problem pydantic found: the first in full, the others by name.
+
+    Values are never shown (``include_input=False``): a setting may hold a secret, and a typo in
+    a connection's key would otherwise echo every credential next to it."""
+    problems = exc.errors(include_input=False, include_url=False)
+    names = [".".join(str(part) for part in p["loc"]) or "settings" for p in problems]
+    first = problems[0]["msg"].removeprefix("Value error, ")
+    if len(names) > 1:
+        first += f"; also wrong: {', '.join(names[1:])}"
+    return InvalidSetting(names[0], first, _fix_for(names[0]))
+
+
+def unparsable_setting(exc: Exception) -> InvalidSetting:
+    """pydantic-settings could not decode a value (JSON of a list or table, typically); its
+    message names the field, never the value."""
+    found = re.search(r'field "([^"]+)"', str(exc))
+    name = found.group(1) if found else "settings"
+    return InvalidSetting(name, "is not valid JSON", _fix_for(name))
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, or InvalidSetting naming the setting at fault and the fix."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise invalid_settings(exc) from None
+    except SettingsError as exc:
+        raise unparsable_setting(exc) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidSetting(
+            config_file(),
+            f"is not valid TOML: {exc}",
+            "fix the file, or point CREDITSYNC_CONFIG at another",
+        ) from None
 
 
-SECRET_WORDS = ("key", "secret", "password", "token")
+SECRET_WORDS = ("key", "secret", "password", "token", "auth")
+# query parameters that carry credentials in URLs besides those (signed URLs, OAuth codes)
+URL_SECRET_WORDS = (*SECRET_WORDS, "sig", "code", "session")
 MASK = "**********"
+URL_MASK = "***"
+
+
+def _secret_name(name: str, words: tuple[str, ...] = SECRET_WORDS) -> bool:
+    return any(word in name.lower() for word in words)
+
+
+def mask_url(text: str) -> str:
+    """``text`` with the credentials a URL may carry hidden: the password of ``user:password@``
+    (a lone user part too, which is how tokens ride in URLs) and the value of every query
+    parameter named like a credential (``?token=``, ``api_key=``, ``sig=``)."""
+    parts = urlsplit(text)
+    if not parts.scheme or not parts.netloc:
+        return text
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user, has_password, _password = userinfo.partition(":")
+        netloc = f"{user}:{URL_MASK}@{host}" if has_password else f"{URL_MASK}@{host}"
+    query = urlencode(
+        [
+            (name, URL_MASK if _secret_name(name, URL_SECRET_WORDS) else value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def masked(settings: Settings) -> dict[str, Any]:
@@ -136,7 +287,8 @@ def masked(settings: Settings) -> dict[str, Any]:
 
     SecretStr fields mask themselves; adapter settings are free-form, so any text or number
     under a key naming a key, secret, password or token is masked too (a list of tokens keeps
-    its names and scopes); a password inside the database URL is hidden.
+    its names and scopes); credentials inside any URL (the database, notify_url, a connection's
+    base_url) are hidden by ``mask_url``.
     """
 
     def hide(value: Any, key: str = "") -> Any:
@@ -144,9 +296,9 @@ def masked(settings: Settings) -> dict[str, Any]:
             return {k: hide(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [hide(v, key) for v in value]
-        secret = any(word in key.lower() for word in SECRET_WORDS)
-        return MASK if secret and value not in (None, "") else value
+        if _secret_name(key) and value not in (None, ""):
+            return MASK
+        return mask_url(value) if isinstance(value, str) and "://" in value else value
 
     dumped: dict[str, Any] = hide(settings.model_dump(mode="json"))
-    dumped["database_url"] = make_url(settings.database_url).render_as_string(hide_password=True)
     return dumped

@@ -120,3 +120,19 @@ def cli_settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     get_settings.cache_clear()
     yield db_url
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Settings from nothing but the test: no CREDITSYNC_ variable from outside (the PostgreSQL
+    URL of the tests aside), no creditsync.toml around (the working directory is ``tmp_path``),
+    nothing cached before or after."""
+    from connector.settings import get_settings
+
+    for name in list(os.environ):
+        if name.startswith("CREDITSYNC_") and name != "CREDITSYNC_TEST_PG_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_api_support import T0, auth, client_for, make_runtime, seed
 
 from connector.ledger.models import BurnRequest, PoolKind
 from connector.runtime import Runtime
+from tests.test_api_support import T0, auth, client_for, make_runtime, seed
 
 PROMO_EXPIRY = T0 + timedelta(days=5 * 365)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_api_support import auth, client_for, make_runtime, purchase_line
 
 from connector.api import create_app
 from connector.runtime import Runtime
@@ -17,6 +16,7 @@ from connector.scheduler import Scheduler
 from connector.settings import EXAMPLE_MAPPINGS
 from connector.sync.lease import release, try_acquire
 from connector.timeutil import utcnow
+from tests.test_api_support import auth, client_for, make_runtime, purchase_line
 
 ADMIN = auth("admin")
 

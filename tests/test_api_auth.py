@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_api_support import TOKENS, auth, client_for, make_runtime, seed
 
 from connector.runtime import Runtime
+from tests.test_api_support import TOKENS, auth, client_for, make_runtime, seed
 
 BURN = {
     "account_id": "acme",

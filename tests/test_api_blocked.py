@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_api_support import auth, client_for, make_runtime
-
 from connector.outbox.drain import drain
+from tests.test_api_support import auth, client_for, make_runtime
 from tests.test_outbox import _entries, _no_sleep
 from tests.test_outbox_blocked import ClosingBook
 

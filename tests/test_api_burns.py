@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from test_api_support import auth, client_for, make_runtime, sample, seed
 
 from connector.runtime import Runtime
 from connector.store.tables import burns
+from tests.test_api_support import auth, client_for, make_runtime, sample, seed
 
 
 @pytest.fixture

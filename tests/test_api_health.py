@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_api_support import auth, client_for, make_runtime, make_settings, seed
 
 from connector.runtime import Runtime
 from connector.store.migrate import head_revision
+from tests.test_api_support import auth, client_for, make_runtime, make_settings, seed
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ STRIPE_SECRET = "whsec_test_4eC39HqLyjWDarjtT1zdp7dc"
 TOKENS: dict[str, str] = {
     "burn": "tok_burn_2f9c1d7e4b",
     "read": "tok_read_8a3e5b1c0d",
-    "admin": "tok_admin_6d2f9e4a7c",
+    "admin": "tok_admin_6d2f9e4a7c8b1e3f5a90",
 }
 BUNDLE_PRICE = "price_1QpX7rLkd8Hs2mFa0bN7Tq4e"  # mappings/examples/stripe.toml: 10k + 2k bonus
 

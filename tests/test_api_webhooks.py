@@ -11,14 +11,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_api_support import (
-    STRIPE_SECRET,
-    client_for,
-    invoice_paid,
-    make_runtime,
-    sample,
-    signed,
-)
 
 from bench.webhooks import signed_delivery, stripe_event
 from connector.api.drain import Drainer
@@ -26,6 +18,14 @@ from connector.api.webhooks import MAX_BODY
 from connector.runtime import Runtime
 from connector.settings import Connection
 from connector.sync.tables import webhook_inbox
+from tests.test_api_support import (
+    STRIPE_SECRET,
+    client_for,
+    invoice_paid,
+    make_runtime,
+    sample,
+    signed,
+)
 
 
 @pytest.fixture

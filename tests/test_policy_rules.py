@@ -12,6 +12,7 @@ from sqlalchemy import Connection as DbConnection
 from adapters.stripe.retry import StripeRequestFailed
 from connector.errors import InvalidInput
 from connector.ledger.models import BurnResult
+from connector.platform.retry import Failure
 from connector.policy.hook import hook_for
 from connector.policy.jobs import retryable
 from connector.policy.routes import PlatformRoutes, routes_from
@@ -118,13 +119,11 @@ def test_routes_come_from_enabled_connections_whose_adapter_can_do_the_job() -> 
 
 def _stripe_error(retry: bool) -> StripeRequestFailed:
     return StripeRequestFailed(
+        platform="Stripe",
         method="post",
         path="/v1/invoices",
-        status=500 if retry else 402,
-        stripe_code=None,
-        stripe_message="x",
+        failure=Failure(retryable=retry, status=500 if retry else 402, message="x"),
         attempts=1,
-        retryable=retry,
     )
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from sqlalchemy import select, update
-from test_api_support import STRIPE_SECRET, make_runtime, purchase_line, sample
 
 from connector.runtime import Runtime
 from connector.scheduler import EPOCH, LEASE, JobSpec, Scheduler, job_specs
 from connector.settings import Connection, Schedule
 from connector.sync.engine import list_runs
 from connector.sync.tables import leases
+from tests.test_api_support import STRIPE_SECRET, make_runtime, purchase_line, sample
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_api_support import auth, invoice_paid, make_settings
 
 from connector.cli.server_cmd import build_server, run_server
+from tests.test_api_support import auth, invoice_paid, make_settings
 
 HOST = "127.0.0.1"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 
 from connector.cli import server_cmd
 from connector.scheduler import LEASE, Scheduler
-from connector.settings import Settings, get_settings
+from connector.settings import Settings
 from connector.store.engine import make_engine
 from connector.sync.lease import try_acquire
 
@@ -28,17 +27,8 @@ DB_PASSWORD = "pg-pass-7731"
 
 
 @pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def clean(clean_env: None) -> None:
     """Each test in its own folder (no creditsync.toml around) with no CREDITSYNC_ variables."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("CREDITSYNC_") and name != "CREDITSYNC_TEST_PG_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def cli() -> typer.Typer:
@@ -94,7 +84,7 @@ def test_settings_come_from_creditsync_toml_and_the_environment_wins(
     (tmp_path / "creditsync.toml").write_text(
         'host = "0.0.0.0"\nport = 8800\n'
         "[schedule]\nexpire_every_minutes = 30\n"
-        '[[api_tokens]]\ntoken = "from-toml"\nscopes = ["admin"]\n'
+        '[[api_tokens]]\ntoken = "from-toml-7f3a9c1e5b2d8f4a6c0e"\nscopes = ["admin"]\n'
         '[connections.files]\nplatform = "files"\nsettings = { path = "in.jsonl" }\n'
     )
     monkeypatch.setenv("CREDITSYNC_PORT", "8900")
@@ -135,7 +125,7 @@ def test_invalid_settings_are_listed_without_their_values(
     )
     monkeypatch.setenv("CREDITSYNC_PORT", "not-a-port")
     result = CliRunner().invoke(cli(), ["config", "show"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "api_tokens.0.scopes" in result.output
     assert "port" in result.output
     assert API_TOKEN not in result.output

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from connector.events import CanonicalEvent
 from connector.ledger.models import PoolKind
 from connector.runtime import Runtime
 from connector.store.tables import pools
@@ -51,7 +52,7 @@ def test_several_lines_of_one_invoice_give_one_pool_set_per_mapped_line(runtime:
 
 
 def test_running_the_same_events_again_changes_nothing(runtime: Runtime) -> None:
-    events = [purchase("ord_1"), refund("re_1", "ord_1", 400)]
+    events: list[CanonicalEvent] = [purchase("ord_1"), refund("re_1", "ord_1", 400)]
     run_sync(runtime, "a", source=ListSource([events]))
     balance = runtime.ledger.balance("acme").total
     run_sync(runtime, "b", source=ListSource([events]))  # another cursor: everything again
@@ -87,7 +88,7 @@ def test_two_runs_of_one_connection_never_overlap(runtime: Runtime) -> None:
 def test_unmapped_items_and_orphan_refunds_wait_as_exceptions_and_retry(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    events = [
+    events: list[CanonicalEvent] = [
         refund("re_1", "ord_new", 500),  # arrives before its purchase is mappable
         purchase("ord_new", "brand-new-bundle", net_amount=2000),
         purchase("ord_eur", "credits-1k", currency="KWD", net_amount=1000),
@@ -137,7 +138,10 @@ def test_files_source_sync_through_the_cli(
 def test_a_refund_of_a_whole_invoice_is_spread_over_its_pools_by_amount(runtime: Runtime) -> None:
     from connector.recognition.tables import recognition_money
 
-    events = [purchase("ord_b", "credits-10k", net_amount=10_000), refund("re_b", "ord_b", 1000)]
+    events: list[CanonicalEvent] = [
+        purchase("ord_b", "credits-10k", net_amount=10_000),
+        refund("re_b", "ord_b", 1000),
+    ]
     run_sync(runtime, "files", source=ListSource([events]))
     pools_ = {p.kind: p for p in runtime.ledger.account_pools("acme")}
     with runtime.engine.connect() as conn:

@@ -14,11 +14,33 @@ from typing import Any, cast
 
 import stripe
 
+from adapters.stripe.parse import API_VERSION
 from adapters.stripe.retry import RetryPolicy, StripeRequestFailed, call_with_retry
+from connector.errors import CreditsyncError
 from connector.platform.retry import Failure
 
 Json = dict[str, Any]
 PAGE_LIMIT = 100  # Stripe's maximum page size
+
+
+class UnsupportedStripeVersion(CreditsyncError):
+    """The installed SDK pins an API version the parsers were not written for."""
+
+    code = "unsupported_stripe_version"
+
+
+def require_pinned_api_version(pinned: str | None = None) -> None:
+    """Refuse to build a Stripe component on an SDK that pins another API version.
+
+    The SDK sends its pinned version with every request, so an upgrade of the package alone
+    would change every shape the parsers read; this turns that into one clear line at start-up.
+    """
+    pinned = stripe.api_version if pinned is None else pinned
+    if pinned != API_VERSION:
+        raise UnsupportedStripeVersion(
+            f"the installed stripe package {stripe.VERSION} pins Stripe API version {pinned}, "
+            f"but creditsync reads {API_VERSION}: install stripe>=16.1,<17"
+        )
 
 
 def build_client(api_key: str) -> stripe.StripeClient:
@@ -34,6 +56,7 @@ class StripeApi:
     """GET, POST and list pages against Stripe's v1 API, each under the retry policy."""
 
     def __init__(self, client: stripe.StripeClient, retry: RetryPolicy) -> None:
+        require_pinned_api_version()
         # raw_request is untyped in the SDK; this is its real shape.
         self._raw = cast(Callable[..., stripe.StripeResponse], client.raw_request)
         self._retry = retry

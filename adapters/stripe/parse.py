@@ -1,5 +1,8 @@
 """Stripe objects (plain JSON of API version 2026-10-28.endive) to canonical events.
 
+Only objects rendered in :data:`API_VERSION` are parsed here: an event rendered in another
+version (its ``api_version``) is re-read through the API by the caller instead.
+
 Pure functions: whatever needs another request (the rest of a cut-short line list, the invoice a
 refund's payment belongs to, a price's lookup key) is fetched by the caller and passed in, so a
 webhook payload and a listed object go through the same code and yield the same source keys.
@@ -28,12 +31,15 @@ from connector.events import (
     DisputeOutcome,
     Purchase,
     Refund,
+    RefundFailed,
     SourceKey,
+    Unreadable,
     Void,
 )
 from connector.money import round_half_even
 
 PLATFORM = "stripe"
+API_VERSION = "2026-10-28.endive"  # the version every parser below is written for
 log = logging.getLogger(__name__)
 
 Obj = Mapping[str, Any]
@@ -165,8 +171,20 @@ def invoice_events(
         price, lookup = line_price(line)
         quantity = line.get("quantity")
         net, tax = line_net_and_tax(line)
+        line_currency = str(line.get("currency") or currency)
+        problem = _unreadable(line, price, quantity, line_currency)
+        if problem is not None:
+            events.append(
+                Unreadable(
+                    source=key(invoice_id, str(line["id"])),
+                    occurred_at=occurred_at,
+                    currency=line_currency,
+                    reason=f"stripe invoice {invoice_id} line {line['id']}: {problem}",
+                )
+            )
+            continue
         if price is None or not quantity or quantity <= 0 or net < 0:
-            log.debug("stripe invoice %s line %s is not a priced purchase", invoice_id, line["id"])
+            log.debug("stripe invoice %s line %s charges nothing to grant", invoice_id, line["id"])
             continue
         if lookup is None and lookup_keys is not None:
             lookup = lookup_keys.get(price)
@@ -175,7 +193,7 @@ def invoice_events(
             Purchase(
                 source=key(invoice_id, str(line["id"])),
                 occurred_at=occurred_at,
-                currency=str(line.get("currency") or currency),
+                currency=line_currency,
                 customer=customer,
                 item_id=price,
                 item_aliases=(lookup,) if lookup else (),
@@ -187,6 +205,24 @@ def invoice_events(
             )
         )
     return events
+
+
+def _unreadable(line: Obj, price: str | None, quantity: Any, currency: str) -> str | None:
+    """Why a line that charged money cannot become a purchase, or None when it can (or when it
+    charged nothing: a free or credit line grants nothing and is not a loss)."""
+    if int(line.get("amount") or 0) <= 0:
+        return None
+    missing = []
+    if price is None:
+        missing.append("pricing.price_details.price")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        missing.append(f"a positive quantity (got {quantity!r})")
+    if not missing:
+        return None
+    return (
+        f"charged {line['amount']} {currency} (minor units) but has no {' and no '.join(missing)}; "
+        "no credits were granted for it: check the line in Stripe and grant them by hand"
+    )
 
 
 def invoice_target(invoice: Obj) -> PurchaseTarget:
@@ -365,6 +401,40 @@ def refund_event(refund: Obj, target: PurchaseTarget, refunded_before: int = 0) 
         target_object=target.object_id,
         target_line=None,
         amount=amount,
+    )
+
+
+def refund_failed_event(refund: Obj, target: PurchaseTarget, failed_at: int) -> RefundFailed | None:
+    """A refund Stripe reports as failed (after it succeeded, or before): its money never left.
+
+    It names the refund by the source key :func:`refund_event` gives it, so the core can undo
+    exactly that clawback. ``failed_at`` is when the failure was booked (unix seconds).
+    """
+    if refund.get("status") != "failed":
+        return None
+    return RefundFailed(
+        source=key(str(refund["id"])),
+        occurred_at=instant(failed_at),
+        currency=str(refund["currency"]),
+        refund=key(str(refund["id"])),
+        target_object=target.object_id,
+    )
+
+
+def credit_note_refund_failed(refund: Obj, target: PurchaseTarget, failed_at: int) -> Unreadable:
+    """A failed refund that a credit note issued. The credit note is the event that took the
+    credits back and it still stands, so there is no refund event to undo: an operator settles
+    it (refund again, or void the credit note), and until then it is an open exception."""
+    reason = refund.get("failure_reason") or "no reason given"
+    return Unreadable(
+        source=key(str(refund["id"])),
+        occurred_at=instant(failed_at),
+        currency=str(refund["currency"]),
+        reason=(
+            f"stripe refund {refund['id']}, issued by a credit note on {target.object_id}, "
+            f"failed ({reason}); the credit note still takes back its credits: "
+            "refund again or void the credit note in Stripe"
+        ),
     )
 
 

@@ -5,6 +5,11 @@ its window had passed (an invoice created in January and paid in February, a dis
 weeks after it opened). The Events API covers exactly those: it lists what happened, when it
 happened. An event about an object that this run also listed (its ``created`` falls inside the
 stream's window) is skipped: the listing, made after the event, already saw the result.
+
+An event's ``data.object`` is rendered in the event's ``api_version`` (the account's or the
+endpoint's), which need not be the version the client pins; such an object is never parsed, it
+is read again through the API. Objects are named by their type and id (``dispute:dp_123``, see
+:mod:`adapters.stripe.hints`), never by the id's prefix alone.
 """
 
 from __future__ import annotations
@@ -18,23 +23,26 @@ import stripe
 
 from adapters.stripe.client import Json, StripeApi, build_client
 from adapters.stripe.cursor import SyncCursor, load_cursor
+from adapters.stripe.hints import ObjectRef, parse_hint
 from adapters.stripe.lookups import PriceCatalog, PurchaseLookup
 from adapters.stripe.parse import (
+    API_VERSION,
     PLATFORM,
     Obj,
     credit_note_events,
+    credit_note_refund_failed,
     dispute_event,
     invoice_events,
     invoice_price_ids,
     payment_of,
     refund_event,
+    refund_failed_event,
     refunded_before,
     session_is_purchase,
     session_purchases,
 )
 from adapters.stripe.retry import RetryPolicy
 from adapters.stripe.settings import StripeSettings, load_settings
-from connector.errors import InvalidInput
 from connector.events import CanonicalEvent
 from connector.ports import Page
 from connector.timeutil import utcnow
@@ -63,10 +71,9 @@ EVENT_STREAMS: dict[str, str] = {
     "credit_note.created": "credit_notes",
     "refund.created": "refunds",
     "refund.updated": "refunds",
+    "refund.failed": "refunds",
     "charge.dispute.closed": "disputes",
 }
-
-OBJECT_PREFIXES = ("in_", "re_", "ch_", "cn_", "du_", "cs_")
 
 
 class StripeSource:
@@ -99,7 +106,7 @@ class StripeSource:
         )
         # A listing never repeats an object; the Events API may (refund.created, then
         # refund.updated), so its events are de-duplicated within the run.
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         while state.run is not None:
             run = state.run
             stream = run.stream
@@ -118,40 +125,30 @@ class StripeSource:
             else:
                 for obj in objects:
                     for event in self._event_events(obj, state):
-                        if str(event.source) not in seen:
-                            seen.add(str(event.source))
+                        if (str(event.source), event.kind) not in seen:
+                            seen.add((str(event.source), event.kind))
                             events.append(event)
             last_id = str(objects[-1]["id"]) if objects else None
             state = state.after_page(stream, last_id, has_more)
             yield Page(events=events, cursor=state.dump(), fetched=len(objects))
 
     def fetch_objects(self, object_ids: list[str]) -> list[CanonicalEvent]:
+        """Re-read objects named by webhook hints: ``type:id`` or, from older hints, a bare id."""
+        refs = [parse_hint(hint) for hint in object_ids]  # refuse a bad one before any request
         events: list[CanonicalEvent] = []
-        for object_id in object_ids:
-            if not object_id.startswith(OBJECT_PREFIXES):
-                raise InvalidInput(
-                    "object_ids",
-                    f"{object_id!r} is not a Stripe object the source reads",
-                    f"give ids starting with {', '.join(OBJECT_PREFIXES)}",
-                )
-        for object_id in object_ids:
-            if object_id.startswith("ch_"):
-                for refund in self._api.iterate("/v1/refunds", {"charge": object_id}):
-                    events.extend(self._refund(refund))
-            elif object_id.startswith("cs_"):
-                session = self._api.get(
-                    f"/v1/checkout/sessions/{object_id}", {"expand": ["line_items"]}
-                )
-                events.extend(self._session(session))
-            else:
-                path = {
-                    "in_": "/v1/invoices/",
-                    "re_": "/v1/refunds/",
-                    "cn_": "/v1/credit_notes/",
-                    "du_": "/v1/disputes/",
-                }[object_id[:3]]
-                events.extend(self._events(self._api.get(path + object_id)))
+        for ref in refs:
+            events.extend(self._read(ref))
         return events
+
+    def _read(self, ref: ObjectRef) -> list[CanonicalEvent]:
+        """An object's events, read through the API in the pinned version."""
+        if ref.type == "charge":  # a charge's refunds are listed, not embedded
+            found: list[CanonicalEvent] = []
+            for refund in self._api.iterate("/v1/refunds", {"charge": ref.id}):
+                found.extend(self._refund(refund))
+            return found
+        params = {"expand": ["line_items"]} if ref.type == "checkout.session" else None
+        return self._events(self._api.get(ref.path, params))
 
     # -- one object -> events -----------------------------------------------------------------
 
@@ -178,6 +175,8 @@ class StripeSource:
         gte, lte = state.run.window(stream)
         if gte <= int(obj.get("created") or 0) <= lte:
             return []  # this run's listing of the stream read the object after the event
+        if event.get("api_version") != API_VERSION:
+            return self._read(ObjectRef.of(obj))  # another version's shape: read ours
         return self._events(obj)
 
     def _invoice(self, invoice: Obj) -> list[CanonicalEvent]:
@@ -205,7 +204,8 @@ class StripeSource:
         return list(credit_note_events(note, lines))
 
     def _refund(self, refund: Obj) -> list[CanonicalEvent]:
-        if refund.get("status") != "succeeded":
+        status = refund.get("status")
+        if status not in ("succeeded", "failed"):
             return []
         payment_intent = self._purchases.payment_intent(*payment_of(refund))
         target = self._purchases.target(payment_intent)
@@ -214,14 +214,31 @@ class StripeSource:
         by_notes: set[str] = set()
         if target.object_id.startswith("in_"):
             by_notes = self._purchases.refunded_by_credit_notes(target.object_id)
-            if refund["id"] in by_notes:
-                return []  # the credit note that issued this refund is the event
+            if refund["id"] in by_notes:  # the credit note that issued it is the event
+                if status == "failed":
+                    return [credit_note_refund_failed(refund, target, self._failed_at(refund))]
+                return []
+        if status == "failed":
+            failed = refund_failed_event(refund, target, self._failed_at(refund))
+            return [failed] if failed else []
         before = 0
         if target.net_total != target.gross_total:  # a proportional share: round cumulatively
             siblings = self._purchases.refunds_of(payment_intent)
             before = refunded_before(refund, siblings, by_notes)
         event = refund_event(refund, target, before)
         return [event] if event else []
+
+    def _failed_at(self, refund: Obj) -> int:
+        """When a refund's failure was booked: the balance transaction that reverses it.
+
+        A refund that failed before any money moved has none; its own creation time serves.
+        """
+        reversal = refund.get("failure_balance_transaction")
+        if isinstance(reversal, str) and reversal:
+            reversal = self._api.get(f"/v1/balance_transactions/{reversal}")
+        if isinstance(reversal, Mapping) and reversal.get("created"):
+            return int(reversal["created"])
+        return int(refund["created"])
 
     def _dispute(self, dispute: Obj) -> list[CanonicalEvent]:
         if dispute.get("status") not in ("lost", "won"):

@@ -6,7 +6,9 @@ secret, so two endpoint secrets can be live while one is rolled. Freshness is ch
 against the caller's ``now`` rather than the SDK's wall clock, both ways: a timestamp too far in
 the future is as suspect as a stale one. Nothing here does I/O: when the payload is not enough
 (a refund needs the invoice its payment paid, a line list was cut short) the result names the
-object to re-read, and the source's ``fetch_objects`` does the reading.
+object to re-read, as ``type:id`` taken from the object itself, and the source's
+``fetch_objects`` does the reading. An event rendered in another API version than the pinned
+one is never parsed: the whole delivery becomes such a hint, read again in the pinned version.
 """
 
 from __future__ import annotations
@@ -19,31 +21,36 @@ from typing import Any
 import stripe
 from pydantic import SecretStr
 
+from adapters.stripe.client import require_pinned_api_version
+from adapters.stripe.hints import ObjectRef
 from adapters.stripe.parse import (
+    API_VERSION,
     credit_note_events,
     invoice_events,
-    object_id,
     session_is_purchase,
     session_purchases,
 )
 from adapters.stripe.settings import StripeSettings, load_settings
+from connector.errors import InvalidInput
 from connector.events import CanonicalEvent
 from connector.ports import WebhookRejected, WebhookResult
 
 SIGNATURE_HEADER = "Stripe-Signature"
 
-# The event types a Stripe endpoint should send to creditsync.
-HANDLED_TYPES: tuple[str, ...] = (
-    "invoice.paid",
-    "invoice.voided",
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "credit_note.created",
-    "refund.created",
-    "refund.updated",
-    "charge.refunded",
-    "charge.dispute.closed",
-)
+# The event types a Stripe endpoint should send to creditsync, and the object each carries.
+HANDLED_OBJECTS: dict[str, str] = {
+    "invoice.paid": "invoice",
+    "invoice.voided": "invoice",
+    "checkout.session.completed": "checkout.session",
+    "checkout.session.async_payment_succeeded": "checkout.session",
+    "credit_note.created": "credit_note",
+    "refund.created": "refund",
+    "refund.updated": "refund",
+    "refund.failed": "refund",
+    "charge.refunded": "charge",
+    "charge.dispute.closed": "dispute",
+}
+HANDLED_TYPES: tuple[str, ...] = tuple(HANDLED_OBJECTS)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -106,38 +113,62 @@ def verify(
 def _parse(event: Mapping[str, Any], lookup_keys_needed: bool) -> WebhookResult:
     event_id = str(event["id"])
     event_type = str(event["type"])
-    obj = (event.get("data") or {}).get("object") or {}
-    oid = object_id(obj) or ""
-    if event_type not in HANDLED_TYPES:
+    if event_type not in HANDLED_OBJECTS:
         return WebhookResult(event_id=event_id, event_type=event_type, ignored=True)
-    events: list[CanonicalEvent] = []
-    hints: list[str] = []
-    if event_type in ("invoice.paid", "invoice.voided"):
-        lines = obj.get("lines") or {}
-        if event_type == "invoice.paid" and (lines.get("has_more") or lookup_keys_needed):
-            hints.append(oid)
-        else:
-            events.extend(invoice_events(obj))
-    elif event_type.startswith("checkout.session."):
-        if session_is_purchase(obj):
-            items = obj.get("line_items")
-            if items is None or items.get("has_more"):
-                hints.append(oid)  # a session's line items only come when expanded
-            else:
-                events.extend(session_purchases(obj, list(items.get("data") or [])))
-    elif event_type == "credit_note.created":
-        if (obj.get("lines") or {}).get("has_more"):
-            hints.append(oid)
-        else:
-            events.extend(credit_note_events(obj))
-    elif event_type.startswith("refund."):
-        if obj.get("status") == "succeeded":
-            hints.append(oid)  # the invoice it returns money on is found through the API
-    elif event_type == "charge.refunded":
-        hints.append(oid)  # a charge's refunds are listed, not embedded
-    elif event_type == "charge.dispute.closed" and obj.get("status") in ("lost", "won"):
-        hints.append(oid)
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    expected = HANDLED_OBJECTS[event_type]
+    if not isinstance(obj, Mapping) or obj.get("object") != expected:
+        found = obj.get("object") if isinstance(obj, Mapping) else None
+        raise WebhookRejected(
+            f"{event_type} event {event_id} carries a {found!r} object, "
+            f"not the {expected!r} this event type always carries"
+        )
+    try:
+        ref = ObjectRef.of(obj)
+    except InvalidInput:
+        raise WebhookRejected(f"{event_type} event {event_id} has no readable object id") from None
+    if event.get("api_version") != API_VERSION:
+        # Rendered in the account's or endpoint's version, not ours: read it again in ours.
+        return WebhookResult(event_id, event_type, fetch_hints=[str(ref)])
+    try:
+        events, needs_fetch = _from_payload(event_type, obj, lookup_keys_needed)
+    except (KeyError, TypeError, ValueError):
+        # A payload that does not parse is never guessed at: the API's copy is read instead,
+        # and if that fails too the delivery stays in the inbox with the error.
+        events, needs_fetch = [], True
+    hints = [str(ref)] if needs_fetch else []
     return WebhookResult(event_id=event_id, event_type=event_type, events=events, fetch_hints=hints)
+
+
+def _from_payload(
+    event_type: str, obj: Mapping[str, Any], lookup_keys_needed: bool
+) -> tuple[list[CanonicalEvent], bool]:
+    """The events a payload of the pinned version gives alone, and whether the object must be
+    read through the API for the rest (a cut-short list, an invoice behind a payment)."""
+    if event_type == "invoice.paid":
+        if (obj.get("lines") or {}).get("has_more") or lookup_keys_needed:
+            return [], True
+        return list(invoice_events(obj)), False
+    if event_type == "invoice.voided":
+        return list(invoice_events(obj)), False
+    if event_type.startswith("checkout.session."):
+        if not session_is_purchase(obj):
+            return [], False
+        items = obj.get("line_items")
+        if items is None or items.get("has_more"):
+            return [], True  # a session's line items only come when expanded
+        return list(session_purchases(obj, list(items.get("data") or []))), False
+    if event_type == "credit_note.created":
+        if (obj.get("lines") or {}).get("has_more"):
+            return [], True
+        return list(credit_note_events(obj)), False
+    if event_type.startswith("refund."):
+        # the invoice it returns money on is found through the API
+        return [], obj.get("status") in ("succeeded", "failed")
+    if event_type == "charge.refunded":
+        return [], True  # a charge's refunds are listed, not embedded
+    return [], obj.get("status") in ("lost", "won")  # charge.dispute.closed
 
 
 def receive(
@@ -155,7 +186,12 @@ def receive(
         event = json.loads(body)
     except ValueError:
         raise WebhookRejected("signed webhook body is not JSON") from None
-    if not isinstance(event, dict) or event.get("object") != "event" or "id" not in event:
+    if (
+        not isinstance(event, dict)
+        or event.get("object") != "event"
+        or "id" not in event
+        or not isinstance(event.get("type"), str)
+    ):
         raise WebhookRejected("signed webhook body is not a Stripe event")
     return _parse(event, lookup_keys_needed)
 
@@ -165,6 +201,7 @@ class StripeReceiver:
 
     def __init__(self, settings: StripeSettings) -> None:
         settings.require("webhook_secrets", "receiving Stripe webhooks")
+        require_pinned_api_version()
         self._settings = settings
 
     def receive(self, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookResult:

@@ -21,8 +21,10 @@ from connector.api.auth import AdminCaller
 from connector.api.deps import RuntimeDep
 from connector.api.errors import ApiError, errors
 from connector.errors import CreditsyncError
+from connector.horizon import period_has_ended
 from connector.ledger.models import BurnRate
 from connector.recognition.closing import close_period, list_periods
+from connector.recognition.periods import zone
 from connector.reconcile.redate import blocked
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
@@ -253,7 +255,9 @@ def get_periods(runtime: RuntimeDep, _caller: AdminCaller) -> list[PeriodOut]:
     "/periods/{period}/close", response_model=ClosedOut, responses=errors(401, 403, 409, 422)
 )
 def post_close(period: str, runtime: RuntimeDep, _caller: AdminCaller) -> ClosedOut:
-    """Close `period` (YYYY-MM), in order, once recognition covered it; again: a no-op."""
+    """Close `period` (YYYY-MM), in order, once it has ended and recognition covered it;
+    again: a no-op."""
+    period = period_has_ended(period, zone(runtime.settings.timezone))
     with runtime.engine.begin() as conn:
         closed = close_period(conn, period, runtime.settings.timezone)
     return ClosedOut.model_validate(closed, from_attributes=True)

@@ -47,6 +47,7 @@ def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastA
         finally:
             if scheduler is not None:
                 await run_in_threadpool(scheduler.shutdown)
+            await run_in_threadpool(runtime.close_burn_writer)
             app.state.sync_pool.shutdown(wait=False)
 
     app = FastAPI(

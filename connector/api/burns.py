@@ -12,11 +12,13 @@ action and units) instead of a conflict.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag
 from sqlalchemy import Engine, select
 
@@ -28,6 +30,7 @@ from connector.errors import Conflict, CreditsyncError, InsufficientCredits, Inv
 from connector.ledger.burns import BatchOutcome
 from connector.ledger.models import BurnRequest, BurnResult
 from connector.ledger.service import Ledger
+from connector.runtime import Runtime
 from connector.store.tables import burns
 from connector.timeutil import utcnow
 
@@ -167,7 +170,7 @@ def _request(item: BurnIn, key: str | None, now: datetime) -> BurnRequest:
     )
 
 
-def _single(ledger: Ledger, item: BurnIn, header_key: str | None) -> BurnOut:
+async def _single(runtime: Runtime, item: BurnIn, header_key: str | None) -> BurnOut:
     if item.idempotency_key and header_key and item.idempotency_key != header_key:
         raise InvalidInput(
             "idempotency_key",
@@ -184,11 +187,11 @@ def _single(ledger: Ledger, item: BurnIn, header_key: str | None) -> BurnOut:
     req = _request(item, key, utcnow())
     try:
         try:
-            result = ledger.burn(req)
+            result = await asyncio.wrap_future(runtime.burn_writer.submit(req))
         except Conflict:
             if item.occurred_at is not None:
                 raise
-            result = _retry_undated(ledger, req)
+            result = await run_in_threadpool(_retry_undated, runtime.ledger, req)
     except CreditsyncError as exc:
         count(None, exc)
         raise
@@ -234,7 +237,7 @@ def _batch(ledger: Ledger, batch: BurnBatchIn) -> BatchOut:
     responses=errors(401, 402, 403, 404, 409, 422),
     summary="Burn credits (one burn, or a batch under `burns`)",
 )
-def post_burns(
+async def post_burns(
     body: BurnsBody,
     runtime: RuntimeDep,
     _caller: BurnCaller,
@@ -256,5 +259,5 @@ def post_burns(
                 field="Idempotency-Key",
                 fix="give each burn of the batch its own idempotency_key",
             )
-        return _batch(runtime.ledger, body)
-    return _single(runtime.ledger, body, idempotency_key)
+        return await run_in_threadpool(_batch, runtime.ledger, body)
+    return await _single(runtime, body, idempotency_key)

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly
-from connector.demo.run import DemoResult, run_demo, steps_for
-from connector.reports.render import table as report_table
-from connector.reports.rollforward import rollforward
-from connector.reports.waterfall import chart, waterfall
+
+if TYPE_CHECKING:  # the demo, its reports and their chart library load when the demo runs
+    from connector.demo.run import DemoResult
 
 DEFAULT_FOLDER = Path(".creditsync/demo")
 
 
 def finish(result: DemoResult) -> Path:
     """Print the rollforward and what happened; write the waterfall chart; return its path."""
+    from connector.reports.render import table as report_table
+    from connector.reports.rollforward import rollforward
+    from connector.reports.waterfall import chart, waterfall
+
     runtime = result.runtime
     with runtime.engine.connect() as conn:
         roll = rollforward(conn, runtime.settings.timezone)
@@ -53,6 +56,8 @@ def demo_command(
     imports through the files adapter, burns at changing rates, refunds, a lost dispute,
     expiry, recognition with both breakage methods, period close, the journal posted to the
     files sink; ends with the rollforward and the waterfall chart."""
+    from connector.demo.run import run_demo, steps_for
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

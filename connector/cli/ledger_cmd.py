@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -11,17 +12,21 @@ from rich.progress import Progress
 from rich.table import Table
 
 from connector.cli.common import (
+    DryRunOption,
+    InvalidOption,
     console,
     fails_cleanly,
     instant_option,
     open_engine,
     open_runtime,
+    past_option,
+    positive,
 )
-from connector.ledger import accounts
-from connector.ledger.models import BurnRate, BurnRequest
-from connector.ledger.order import DEFAULT_POLICY, POLICIES
-from connector.store.migrate import current_revision, head_revision, upgrade
+from connector.cli.dry_run import rehearse
 from connector.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from connector.ledger.models import BurnRate
 
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 rates_app = typer.Typer(
@@ -33,6 +38,8 @@ rates_app = typer.Typer(
 @fails_cleanly
 def db_upgrade() -> None:
     """Apply every pending migration (safe to run again)."""
+    from connector.store.migrate import current_revision, head_revision, upgrade
+
     engine = open_engine(migrate=False)
     before = current_revision(engine)
     upgrade(engine)
@@ -92,22 +99,37 @@ def rates_history(action: str) -> None:
 def burn_command(
     account: str,
     action: str,
-    units: int,
+    units: Annotated[int, typer.Argument(help="how many units of the action, 1 or more")],
     key: Annotated[
         str | None, typer.Option(help="idempotency key; default a fresh one (no retry safety)")
     ] = None,
-    at: Annotated[str | None, typer.Option(help="when it happened; default now")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="when it happened, up to now; default now (a replay: the first time)"),
+    ] = None,
 ) -> None:
-    """Burn credits for one action (the CLI twin of POST /v1/burns)."""
-    result = open_runtime().ledger.burn(
-        BurnRequest(
-            account_id=account,
-            idempotency_key=key or uuid.uuid4().hex,
-            action=action,
-            units=units,
-            occurred_at=instant_option(at, "--at") or utcnow(),
-        )
+    """Burn credits for one action (the CLI twin of POST /v1/burns).
+
+    Run again with the same --key and content, it returns the first result. Without --at the
+    burn is dated now, and a replay of a key already used takes the stored burn's time, as the
+    API does for a burn sent without occurred_at."""
+    from connector.ledger.models import BurnRequest
+
+    positive(units, "units")
+    if key is not None and not key.strip():
+        raise InvalidOption("--key", "is empty", "give a key unique to this burn, or leave it out")
+    runtime = open_runtime()
+    skew = timedelta(seconds=runtime.settings.burn_clock_skew_seconds)
+    moment = past_option(at, "--at", skew)
+    request = BurnRequest(
+        account_id=account,
+        idempotency_key=key or uuid.uuid4().hex,
+        action=action,
+        units=units,
+        occurred_at=moment or utcnow(),
     )
+    ledger = runtime.ledger
+    result = ledger.burn(request) if moment else ledger.burn_undated(request)
     spread = ", ".join(f"pool {a.pool_id}: {a.credits}" for a in result.allocations)
     replay = " (replayed)" if result.replayed else ""
     console.print(
@@ -142,7 +164,10 @@ def order_command(
     account: str,
     policy: Annotated[
         str | None,
-        typer.Argument(help=f"one of {', '.join(POLICIES)}; omit to show the account's order"),
+        typer.Argument(
+            help="soonest_expiry, priority_first, oldest_first or free_first; omit to show "
+            "the account's order"
+        ),
     ] = None,
     plan_default: Annotated[
         bool,
@@ -150,6 +175,9 @@ def order_command(
     ] = False,
 ) -> None:
     """Show or set the order in which an account's burns take its pools."""
+    from connector.ledger import accounts
+    from connector.ledger.order import DEFAULT_POLICY
+
     engine = open_engine()
     if policy is not None or plan_default:
         with engine.begin() as conn:
@@ -163,16 +191,27 @@ def order_command(
 
 @fails_cleanly
 def expire_command(
-    at: Annotated[str | None, typer.Option(help="expire pools due by then; default now")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="expire pools due by then, up to now; default now")
+    ] = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Expire every pool past its expires_at, recording the credits lost."""
-    moment = instant_option(at, "--at") or utcnow()
-    ledger = open_runtime().ledger
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("expiring pools", total=None)
-        lost = ledger.expire(moment, on_chunk=lambda n: progress.advance(task, n))
+    from connector.ledger.service import Ledger
+
+    moment = past_option(at, "--at") or utcnow()
+    runtime = open_runtime()
+    if dry_run:
+        lost = rehearse(runtime.engine, lambda engine: Ledger(engine).expire(moment))
+    else:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("expiring pools", total=None)
+            lost = runtime.ledger.expire(moment, on_chunk=lambda n: progress.advance(task, n))
+    verb = "would expire" if dry_run else "expired"
     console.print(
-        f"{len(lost)} pools expired with credits left, {sum(e.credits for e in lost)} credits lost"
+        f"{len(lost)} pools {verb} with credits left, {sum(e.credits for e in lost)} credits "
+        f"{'would be ' if dry_run else ''}lost"
+        + ("; dry run: nothing was written" if dry_run else "")
     )
 
 
@@ -195,7 +234,8 @@ def verify_command() -> None:
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(rates_app, name="rates")
-    app.command("burn")(burn_command)
+    # a negative number is a value here, not an option: `burn acct query -1` says what is wrong
+    app.command("burn", context_settings={"ignore_unknown_options": True})(burn_command)
     app.command("balance")(balance_command)
     app.command("order")(order_command)
     app.command("expire")(expire_command)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from connector.cli.common import console
-from connector.settings import get_settings
-from mappings.loader import CheckResult, check
-from mappings.model import MappingSet
+from connector.cli.common import console, fails_cleanly, get_settings
+
+if TYPE_CHECKING:  # the mapping model loads when a command reads mapping files
+    from mappings.loader import CheckResult
+    from mappings.model import MappingSet
 
 mappings_app = typer.Typer(
     help="Mapping files: catalog items to credit pools, pools to GL accounts.",
@@ -32,6 +33,8 @@ PathsArgument = Annotated[
 
 def _checked(files: list[Path] | None) -> CheckResult:
     """Check the files, printing every problem (plain text: messages quote TOML [tables])."""
+    from mappings.loader import check
+
     result = check(files or get_settings().mapping_paths)
     for error in result.errors:
         console.print(str(error), markup=False, highlight=False, soft_wrap=True)
@@ -59,6 +62,7 @@ def summary(result: CheckResult) -> str:
 
 
 @mappings_app.command("check")
+@fails_cleanly
 def check_command(files: PathsArgument = None) -> None:
     """Validate mapping files; print every problem with its file, entry and field."""
     console.print(summary(_checked(files)), markup=False, highlight=False, soft_wrap=True)
@@ -99,6 +103,7 @@ def catalog_table(mappings: MappingSet) -> Table:
 
 
 @mappings_app.command("show")
+@fails_cleanly
 def show_command(files: PathsArgument = None) -> None:
     """Print the effective catalog: every item, what it grants and how its revenue is treated."""
     result = _checked(files)

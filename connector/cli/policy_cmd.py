@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from connector.cli.common import console, fails_cleanly, open_engine
-from connector.policy import store
-from connector.policy.jobs import PassSummary, run_policy
-from connector.runtime import Runtime
+from connector.cli.common import console, fails_cleanly, open_engine, open_runtime
+
+if TYPE_CHECKING:  # the jobs' HTTP client loads when they run
+    from connector.policy.jobs import PassSummary
 
 policy_app = typer.Typer(
     help="Low-balance policy: alerts, auto-refills and overage billed as usage.",
@@ -21,7 +21,7 @@ policy_app = typer.Typer(
 
 StatusOption = Annotated[str | None, typer.Option("--status", help="only records in this status")]
 AccountOption = Annotated[str | None, typer.Option("--account", help="only this account")]
-LimitOption = Annotated[int, typer.Option(help="how many, newest first")]
+LimitOption = Annotated[int, typer.Option(min=1, help="how many, newest first")]
 
 
 def _when(value: datetime | None) -> str:
@@ -34,6 +34,8 @@ def alerts_command(
     status: StatusOption = None, account: AccountOption = None, limit: LimitOption = 50
 ) -> None:
     """Balance alerts (low balance crossings, failed refills) and whether they went out."""
+    from connector.policy import store
+
     found = store.list_alerts(open_engine(), status, account, limit)
     table = Table(title=f"{len(found)} alerts")
     for column in ("id", "account", "kind", "balance", "threshold", "burn", "status", "raised"):
@@ -58,6 +60,8 @@ def refills_command(
     status: StatusOption = None, account: AccountOption = None, limit: LimitOption = 50
 ) -> None:
     """Auto-refill requests: pending, charged (with the platform's id) or failed (with why)."""
+    from connector.policy import store
+
     found = store.list_refills(open_engine(), status, account, limit)
     table = Table(title=f"{len(found)} refill requests")
     for column in ("key", "platform", "item", "qty", "balance", "status", "id / error", "tries"):
@@ -82,6 +86,8 @@ def overage_command(
     status: StatusOption = None, account: AccountOption = None, limit: LimitOption = 50
 ) -> None:
     """Overage burned past zero and its report to usage billing."""
+    from connector.policy import store
+
     found = store.list_overage(open_engine(), status, account, limit)
     table = Table(title=f"{len(found)} overage reports")
     for column in ("burn", "account", "credits", "occurred", "platform", "status", "id / error"):
@@ -120,7 +126,9 @@ def run_command(
     ] = None,
 ) -> None:
     """Charge pending refills, report pending overage and deliver pending alerts, once."""
-    runtime = Runtime.from_settings()
+    from connector.policy.jobs import run_policy
+
+    runtime = open_runtime()
     url = notify_url or runtime.settings.notify_url
     results = run_policy(runtime, url if isinstance(url, str) and url else None)
     console.print(summary_table(results))

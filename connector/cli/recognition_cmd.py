@@ -5,29 +5,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.cli.common import console, fails_cleanly, instant_option, open_engine
+from connector.cli.common import (
+    DryRunOption,
+    console,
+    fails_cleanly,
+    get_settings,
+    instant_option,
+    open_engine,
+    open_runtime,
+)
+from connector.cli.dry_run import rehearse
 from connector.errors import InvalidInput
-from connector.outbox.drain import drain
-from connector.ports import JournalSink
-from connector.recognition.closing import close_period, list_periods
+from connector.horizon import not_after_now, period_has_ended
 from connector.recognition.periods import parse_through, zone
-from connector.recognition.run import recognize
-from connector.reconcile.redate import blocked, redate
-from connector.reports.liability import liability
-from connector.reports.model import Report
-from connector.reports.render import write
-from connector.reports.rollforward import rollforward
-from connector.reports.waterfall import chart, waterfall
-from connector.runtime import Runtime
-from connector.settings import get_settings
 from connector.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from connector.ports import JournalSink
+    from connector.recognition.closing import ClosedPeriod
+    from connector.recognition.run import RecognitionRun
+    from connector.reports.model import Report
+    from connector.runtime import Runtime
 
 periods_app = typer.Typer(
     help="Accounting periods: list them, close one (closing is final).", no_args_is_help=True
@@ -43,23 +50,52 @@ SHOWN = 50
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="write to this file")]
 
 
+def _entries_table(run: RecognitionRun, title: str) -> None:
+    table = Table(title=title)
+    for column in ("period", "kind", "currency", "late", "amount", "id"):
+        table.add_column(column)
+    for entry in run.entries[:50]:
+        table.add_row(
+            entry.period,
+            entry.kind.value,
+            entry.currency,
+            "late" if entry.late else "",
+            str(entry.total),
+            entry.id,
+        )
+    console.print(table)
+    if len(run.entries) > 50:
+        console.print(f"... and {len(run.entries) - 50} more")
+
+
 @fails_cleanly
 def recognize_cmd(
     through: Annotated[
         str,
         typer.Option(
             "--through",
-            help="cutoff: a date (its whole day, in the configured timezone) or an ISO instant",
+            help="cutoff, up to now: a date that has ended (its whole day, in the configured "
+            "timezone) or an ISO instant",
         ),
     ],
     mode: Annotated[
         str, typer.Option(help="summarized (one entry per period, currency, accounts) or detailed")
     ] = "summarized",
+    dry_run: DryRunOption = False,
 ) -> None:
-    """Recognize revenue and breakage through a cutoff and queue the journal entries."""
-    runtime = Runtime.from_settings()
+    """Recognize revenue and breakage through a cutoff and queue the journal entries.
+
+    A cutoff after now is refused: the next run could not go back to an earlier one, so
+    daily recognition would stop until that date."""
+    from connector.recognition.run import recognize
+
+    runtime = open_runtime()
     settings = runtime.settings
-    cutoff = parse_through(through, zone(settings.timezone))
+    cutoff = not_after_now(
+        parse_through(through, zone(settings.timezone), "--through"),
+        "--through",
+        "recognize through a day that has ended, or an instant up to now",
+    )
     with Progress(
         TextColumn("recognizing"),
         BarColumn(),
@@ -70,51 +106,59 @@ def recognize_cmd(
         transient=True,
     ) as bar:
         task = bar.add_task("recognize", total=None)
-        run = recognize(
-            runtime.engine,
-            cutoff,
-            runtime.gl_accounts,
-            mode,
-            timezone=settings.timezone,
-            sinks=settings.journal_sinks,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+
+        def run_on(engine: Engine) -> RecognitionRun:
+            return recognize(
+                engine,
+                cutoff,
+                runtime.gl_accounts,
+                mode,
+                timezone=settings.timezone,
+                sinks=settings.journal_sinks,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+
+        run = rehearse(runtime.engine, run_on) if dry_run else run_on(runtime.engine)
+    verb = "would recognize" if dry_run else "recognized"
     console.print(
-        f"recognized through {run.through.isoformat()} ({run.mode}): "
+        f"{verb} through {run.through.isoformat()} ({run.mode}): "
         f"{len(run.entries)} new entries ({run.late_entries} late), "
         f"{run.pools_recomputed} pools recomputed in {run.seconds:.2f}s"
+        + ("; dry run: nothing was written" if dry_run else "")
     )
     if run.entries:
-        table = Table(title="new journal entries")
-        for column in ("period", "kind", "currency", "late", "amount", "id"):
-            table.add_column(column)
-        for entry in run.entries[:50]:
-            table.add_row(
-                entry.period,
-                entry.kind.value,
-                entry.currency,
-                "late" if entry.late else "",
-                str(entry.total),
-                entry.id,
-            )
-        console.print(table)
-        if len(run.entries) > 50:
-            console.print(f"... and {len(run.entries) - 50} more")
+        _entries_table(run, "journal entries it would post" if dry_run else "new journal entries")
 
 
 @periods_app.command("close")
 @fails_cleanly
 def periods_close(
-    period: Annotated[str, typer.Argument(help="YYYY-MM, e.g. 2026-10")],
+    period: Annotated[str, typer.Argument(help="YYYY-MM of a month that has ended, e.g. 2026-10")],
+    dry_run: DryRunOption = False,
 ) -> None:
-    """Close a period for good: nothing is posted into it again (late facts post later)."""
+    """Close a period for good: nothing is posted into it again (late facts post later).
+
+    A month that has not ended yet is refused: every burn still to come in it would be booked
+    late, in the next period."""
+    from connector.recognition.closing import close_period
+
     settings = get_settings()
-    with open_engine().begin() as conn:
-        closed = close_period(conn, period, settings.timezone)
+    period = period_has_ended(period, zone(settings.timezone))
+
+    def close_on(engine: Engine) -> ClosedPeriod:
+        with engine.begin() as conn:
+            return close_period(conn, period, settings.timezone)
+
+    engine = open_engine(settings=settings)
+    closed = rehearse(engine, close_on) if dry_run else close_on(engine)
     console.print(
-        f"{closed.period} is closed ({closed.starts_at.isoformat()} to "
-        f"{closed.ends_at.isoformat()}, {closed.timezone}), "
-        f"closed at {closed.closed_at.isoformat()}"
+        f"{closed.period} {'would be' if dry_run else 'is'} closed ({closed.starts_at.isoformat()}"
+        f" to {closed.ends_at.isoformat()}, {closed.timezone}), "
+        + (
+            "dry run: nothing was written"
+            if dry_run
+            else f"closed at {closed.closed_at.isoformat()}"
+        )
     )
 
 
@@ -122,6 +166,8 @@ def periods_close(
 @fails_cleanly
 def periods_list() -> None:
     """Periods with entries or closed, and their status."""
+    from connector.recognition.closing import list_periods
+
     with open_engine().connect() as conn:
         found = list_periods(conn)
     table = Table(title="accounting periods")
@@ -165,9 +211,11 @@ def post_cmd(
     """Post pending journal entries (idempotent on the entry id: safe to run again any time).
     Entries a book refuses (their period is closed there) are listed as blocked; --redate-to
     moves them, and only then."""
-    runtime = Runtime.from_settings()
+    from connector.outbox.drain import drain
+
     if entry and redate_to is None:
         raise InvalidInput("entry", "names an entry to re-date", "add --redate-to YYYY-MM")
+    runtime = open_runtime()
     names = [sink] if sink else list(runtime.settings.journal_sinks)
     trouble = 0
     for name in names:
@@ -198,6 +246,8 @@ def post_cmd(
 
 def _show_blocked(runtime: Runtime, sink: str) -> int:
     """List what the book refused (now or before), with its message; how many."""
+    from connector.reconcile.redate import blocked
+
     with runtime.engine.connect() as conn:
         found = blocked(conn, sink)
     if not found:
@@ -217,6 +267,8 @@ def _show_blocked(runtime: Runtime, sink: str) -> int:
 
 
 def _redate(runtime: Runtime, target: JournalSink, period: str, only: Sequence[str]) -> int:
+    from connector.reconcile.redate import redate
+
     today = utcnow().astimezone(runtime.settings.tz).date()
     moved = redate(runtime.engine, target, period, today, only=only)
     if not moved:
@@ -237,6 +289,8 @@ def _redate(runtime: Runtime, target: JournalSink, period: str, only: Sequence[s
 
 
 def _emit(report: Report, fmt: str, output: Path | None) -> None:
+    from connector.reports.render import write  # openpyxl: only when a report is written
+
     write(report, fmt, output, console)
     if output is not None:
         console.print(f"wrote {output}", style="dim")
@@ -246,6 +300,8 @@ def _emit(report: Report, fmt: str, output: Path | None) -> None:
 @fails_cleanly
 def report_rollforward(fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """Deferred revenue rollforward per period and currency, reconciled to the pools."""
+    from connector.reports.rollforward import rollforward
+
     with open_engine().connect() as conn:
         report = rollforward(conn, get_settings().timezone)
     _emit(report, fmt, output)
@@ -261,6 +317,8 @@ def report_waterfall(
     ] = None,
 ) -> None:
     """Revenue by month for each purchase month (cohort), with a PNG chart."""
+    from connector.reports.waterfall import chart, waterfall  # matplotlib: only for this report
+
     with open_engine().connect() as conn:
         report = waterfall(conn)
     _emit(report, fmt, output)
@@ -277,6 +335,8 @@ def report_liability(
     at: Annotated[str | None, typer.Option(help="ISO instant; default now")] = None,
 ) -> None:
     """Outstanding credits and deferred revenue by pool kind and expiry, with expected breakage."""
+    from connector.reports.liability import liability
+
     moment: datetime = instant_option(at, "--at") or utcnow()
     with open_engine().connect() as conn:
         report = liability(conn, moment)

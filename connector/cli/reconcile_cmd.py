@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.cli.common import console, fails_cleanly
+from connector.cli.common import console, fails_cleanly, get_settings, open_runtime
 from connector.errors import InvalidInput
-from connector.rebuild.diff import Mismatch
-from connector.rebuild.verify import RebuildResult, rebuild
-from connector.reconcile import output
-from connector.reconcile.plan import RepairAction
-from connector.reconcile.run import Reconciliation, plan_repairs, reconcile, repair
-from connector.runtime import Runtime
-from connector.settings import get_settings
 from connector.timeutil import utcnow
+
+if TYPE_CHECKING:  # loaded by the commands that use them (output writes XLSX: openpyxl)
+    from connector.rebuild.diff import Mismatch
+    from connector.rebuild.verify import RebuildResult
+    from connector.reconcile import output
+    from connector.reconcile.plan import RepairAction
+    from connector.reconcile.run import Reconciliation
 
 SHOWN = 200
 
@@ -51,6 +51,8 @@ def _emit(
     path: Path | None,
     actions: Sequence[RepairAction] = (),
 ) -> None:
+    from connector.reconcile import output
+
     if fmt is output.Format.XLSX:
         assert path is not None
         written = output.write_xlsx(result, path, actions)
@@ -94,13 +96,16 @@ def reconcile_command(
 ) -> None:
     """Compare what each sink holds for a period with creditsync's entries, and tie out the
     deferred revenue. Exit status 1 when anything differs."""
+    from connector.reconcile import output
+    from connector.reconcile.run import plan_repairs, reconcile, repair
+
     chosen = output.parse_format(fmt)
     if chosen is output.Format.XLSX and path is None:
         raise InvalidInput("output", "XLSX needs a file", "add --output reconcile.xlsx")
     if yes and not do_repair:
         raise InvalidInput("yes", "confirms a repair, and none was asked for", "add --repair")
     settings = get_settings()
-    runtime = Runtime.from_settings(settings)
+    runtime = open_runtime(settings)
     sinks = [runtime.sink(name) for name in (sink or settings.journal_sinks)]
     if not sinks:
         raise InvalidInput("sink", "no journal sink configured", "pass --sink files")
@@ -180,6 +185,8 @@ def rebuild_command(
     """Recompute every pool, burn allocation and journal entry from the stored events and burns
     into a scratch database; with --verify, any difference from the live one is printed (and
     the exit status is 1). The live database is only read."""
+    from connector.rebuild.verify import rebuild
+
     if not verify and scratch is None:
         raise InvalidInput(
             "verify",
@@ -187,7 +194,7 @@ def rebuild_command(
             "add --verify to compare it with the live one, or --scratch PATH to keep it",
         )
     settings = get_settings()
-    runtime = Runtime.from_settings(settings)
+    runtime = open_runtime(settings)
     with _progress("replaying") as progress:
         result = rebuild(
             runtime.engine,

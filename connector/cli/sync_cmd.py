@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.cli.common import console, fails_cleanly
+from connector.cli.common import console, fails_cleanly, open_runtime
 from connector.errors import InvalidInput
-from connector.ports import adapter
-from connector.runtime import Runtime
-from connector.sync.engine import RunSummary, list_runs, run_sync
-from connector.sync.exceptions import list_exceptions, retry_exceptions
+
+if TYPE_CHECKING:  # the sync engine and the adapters load when a command uses them
+    from connector.ports import PurchaseSource
+    from connector.runtime import Runtime
+    from connector.sync.engine import RunSummary
 
 
 def summary_table(summary: RunSummary) -> Table:
@@ -28,6 +29,18 @@ def summary_table(summary: RunSummary) -> Table:
         table.add_row(kind, outcome, str(count))
     table.add_row("pools", "created", str(summary.report.pools_created), style="bold")
     return table
+
+
+def connection_source(runtime: Runtime, name: str) -> PurchaseSource:
+    """The purchase source of a configured connection; settings its adapter refuses are a
+    configuration mistake, named by their place in the settings."""
+    from connector.settings import InvalidSetting
+
+    try:
+        return runtime.source(name)
+    except InvalidInput as exc:
+        place = "platform" if exc.field == "platform" else f"settings.{exc.field}"
+        raise InvalidSetting(f"connections.{name}.{place}", exc.problem, exc.fix) from None
 
 
 @fails_cleanly
@@ -43,7 +56,10 @@ def sync_command(
     ] = None,
 ) -> None:
     """Run one sync now: pull what changed, apply it, and show what happened."""
-    runtime = Runtime.from_settings()
+    from connector.ports import adapter
+    from connector.sync.engine import run_sync
+
+    runtime = open_runtime()
     if platform is not None:
         if path is None:
             raise InvalidInput("--path", "is required with --platform", "name the file to import")
@@ -55,7 +71,7 @@ def sync_command(
         source = spec.source({"path": str(path)})
         name = f"{platform}:{path.resolve()}"
     elif connection is not None:
-        source, name = runtime.source(connection), connection
+        source, name = connection_source(runtime, connection), connection
     else:
         raise InvalidInput("connection", "is missing", "name a connection or use --platform/--path")
     with Progress(
@@ -78,14 +94,16 @@ def sync_command(
 
 @fails_cleanly
 def runs_command(
-    limit: Annotated[int, typer.Option(help="how many, newest first")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="how many, newest first")] = 20,
     connection: Annotated[str | None, typer.Option(help="only this connection")] = None,
 ) -> None:
     """Recorded sync runs with their counts and errors."""
+    from connector.sync.engine import list_runs
+
     table = Table(title="sync runs")
     for column in ("run", "connection", "trigger", "status", "started", "took", "counts", "error"):
         table.add_column(column)
-    for run in list_runs(Runtime.from_settings().engine, limit, connection):
+    for run in list_runs(open_runtime().engine, limit, connection):
         took = f"{(run.ended_at - run.started_at).total_seconds():.1f}s" if run.ended_at else ""
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()) if v)
         table.add_row(
@@ -107,7 +125,9 @@ def exceptions_command(
     retry: Annotated[bool, typer.Option(help="apply the open ones again (after a fix)")] = False,
 ) -> None:
     """Events that could not be applied (unmapped item, unknown currency, orphan refund)."""
-    runtime = Runtime.from_settings()
+    from connector.sync.exceptions import list_exceptions, retry_exceptions
+
+    runtime = open_runtime()
     if retry:
         report = retry_exceptions(runtime.engine, runtime.mappings.current)
         console.print(

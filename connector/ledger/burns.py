@@ -7,16 +7,16 @@ retried request can never burn twice.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, case, select, text, update
 
 from connector.errors import Conflict, InsufficientCredits, InvalidInput, NotFound
-from connector.ledger import accounts
 from connector.ledger import pools as pool_store
 from connector.ledger.models import (
     Allocation,
@@ -27,7 +27,7 @@ from connector.ledger.models import (
     PoolStatus,
 )
 from connector.ledger.order import in_order
-from connector.ledger.rates import credits_for, rate_row_at
+from connector.ledger.rates import credits_for
 from connector.store.tables import accounts as accounts_table
 from connector.store.tables import burn_rates, burns, ledger_entries, pools
 from connector.timeutil import require_aware, utcnow
@@ -73,14 +73,23 @@ def request_hash(req: BurnRequest) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def allocate(available: Sequence[Pool], credits: int, order: str | None) -> list[Allocation]:
-    """Take ``credits`` from pools in policy order; the caller checked that enough exist."""
+def allocate(
+    available: Sequence[Pool],
+    credits: int,
+    order: str | None,
+    taken: Mapping[int, int] | None = None,
+) -> list[Allocation]:
+    """Take ``credits`` from pools in policy order; the caller checked that enough exist.
+
+    ``taken`` is what earlier burns of the same batch already took from each pool.
+    """
+    taken = taken or {}
     allocations = []
     left = credits
     for pool in in_order(list(available), order):
         if left == 0:
             break
-        take = min(left, pool.credits_remaining)
+        take = min(left, pool.credits_remaining - taken.get(pool.id, 0))
         allocations.append(Allocation(pool_id=pool.id, credits=take))
         left -= take
     return allocations
@@ -94,47 +103,98 @@ def balance_now(candidates: Sequence[Pool], taken: dict[int, int], now: datetime
     )
 
 
-def _context_query() -> Select[Any]:
-    """Account (locked), rate in force and any earlier burn with the key: one round trip."""
-    at = bindparam("at", type_=burn_rates.c.effective_from.type)
-    rate = (
-        select(burn_rates)
-        .where(burn_rates.c.action == bindparam("action"), burn_rates.c.effective_from <= at)
-        .order_by(burn_rates.c.effective_from.desc(), burn_rates.c.version.desc())
-        .limit(1)
-        .subquery()
-    )
-    earlier = (
-        select(burns.c.id, burns.c.request_hash)
-        .where(burns.c.account_id == bindparam("account"))
-        .where(burns.c.idempotency_key == bindparam("key"))
-        .subquery()
-    )
-    return (
-        select(
-            accounts_table.c.consumption_order,
-            accounts_table.c.plan,
-            select(rate.c.id).scalar_subquery().label("rate_id"),
-            select(rate.c.version).scalar_subquery().label("rate_version"),
-            select(rate.c.credits_per_unit).scalar_subquery().label("credits_per_unit"),
-            select(earlier.c.id).scalar_subquery().label("earlier_id"),
-        )
-        .where(accounts_table.c.id == bindparam("account"))
-        .with_for_update(of=accounts_table)
+MAX_CREDITS = 2**63 - 1  # the 64-bit columns a burn's credits are stored in
+
+
+def _rate_in_force(versions: Sequence[Any], action: str, at: datetime) -> Any:
+    """The rate row of ``action`` in force at ``at``; ``versions`` newest first."""
+    for row in versions:
+        if row.effective_from <= at:
+            return row
+    if not versions:
+        raise InvalidInput("action", f"unknown action {action!r}", "set a rate for it first")
+    raise InvalidInput(
+        "occurred_at", f"no rate for {action!r} was in force at {at:%Y-%m-%dT%H:%M:%SZ}"
     )
 
 
-_CONTEXT = _context_query()
-_INSERT_BURN = burns.insert().returning(burns.c.id)
-_INSERT_ENTRY = ledger_entries.insert()
-_UPDATE_POOL = (
-    update(pools)
-    .where(pools.c.id == bindparam("pool"))
-    .values(credits_remaining=bindparam("left"), status=bindparam("new_status"))
+@dataclass
+class _Planned:
+    """A burn decided under the batch's locks, waiting for its row ids."""
+
+    index: int
+    request: BurnRequest
+    row: dict[str, Any]
+    allocations: list[Allocation]
+    rate_version: int
+    balance_before: int
+    balance_after: int
+    policy: BurnPolicy
+    burn_id: int = 0
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything a batch reads, in three round trips, before it decides anything."""
+
+    accounts: dict[str, Any]  # id -> row (consumption_order, plan), locked
+    pools: dict[str, list[Pool]]  # account -> spendable pools
+    rates: dict[str, list[Any]]  # action -> rate rows, newest first
+    earlier: dict[tuple[str, str], Any]  # (account, key) -> (id, request_hash)
+
+
+def _read_context(conn: Connection, requests: Sequence[BurnRequest]) -> _Context:
+    account_ids = sorted({r.account_id for r in requests})
+    keys = sorted({r.idempotency_key for r in requests})
+    lock = select(accounts_table.c.id, accounts_table.c.consumption_order, accounts_table.c.plan)
+    lock = lock.where(accounts_table.c.id.in_(account_ids)).order_by(accounts_table.c.id)
+    if conn.dialect.name == "postgresql":  # rows locked in id order: batches never deadlock
+        lock = lock.with_for_update()
+    found = {row.id: row for row in conn.execute(lock)}
+    by_account: dict[str, list[Pool]] = {a: [] for a in found}
+    if found:
+        for pool_row in conn.execute(_SPENDABLE_OF, {"accounts": list(found)}).mappings():
+            by_account[pool_row["account_id"]].append(pool_store.pool_from_row(pool_row))
+    rates: dict[str, list[Any]] = {a: [] for a in {r.action for r in requests}}
+    for row in conn.execute(_RATES_OF, {"actions": list(rates)}):
+        rates[row.action].append(row)
+    earlier = {
+        (row.account_id, row.idempotency_key): row
+        for row in conn.execute(_EARLIER_OF, {"accounts": list(found), "keys": keys})
+    }
+    return _Context(found, by_account, rates, earlier)
+
+
+_SPENDABLE_OF = select(pools).where(
+    pools.c.account_id.in_(bindparam("accounts", expanding=True)),
+    pools.c.status == PoolStatus.ACTIVE.value,
+    pools.c.credits_remaining > 0,
+)
+_RATES_OF = (
+    select(burn_rates)
+    .where(burn_rates.c.action.in_(bindparam("actions", expanding=True)))
+    .order_by(burn_rates.c.effective_from.desc(), burn_rates.c.version.desc())
+)
+_EARLIER_OF = select(
+    burns.c.id, burns.c.account_id, burns.c.idempotency_key, burns.c.request_hash
+).where(
+    burns.c.account_id.in_(bindparam("accounts", expanding=True)),
+    burns.c.idempotency_key.in_(bindparam("keys", expanding=True)),
 )
 
 
 PlanPolicies = Callable[[str | None], BurnPolicy]
+
+
+def _policy_of(account: Any, given: BurnPolicy | None, plans: PlanPolicies | None) -> BurnPolicy:
+    if given is not None:
+        return given
+    by_plan = plans(account.plan) if plans else BurnPolicy()
+    return BurnPolicy(
+        account.consumption_order or by_plan.consumption_order,
+        by_plan.allow_overage,
+        by_plan.after_burn,
+    )
 
 
 def burn(
@@ -148,43 +208,115 @@ def burn(
     Every refusal is raised before the first write, so a refused burn leaves nothing behind
     even inside a larger transaction.
     """
-    validate(req)
-    occurred_at = require_aware(req.occurred_at, "occurred_at")
-    context = conn.execute(
-        _CONTEXT,
-        {
-            "account": req.account_id,
-            "action": req.action,
-            "at": occurred_at,
-            "key": req.idempotency_key,
-        },
-    ).first()
-    if context is None:
-        raise NotFound(f"account {req.account_id!r} does not exist; grant it credits first")
-    if policy is None:
-        by_plan = plans(context.plan) if plans else BurnPolicy()
-        policy = BurnPolicy(
-            context.consumption_order or by_plan.consumption_order,
-            by_plan.allow_overage,
-            by_plan.after_burn,
-        )
-    digest = request_hash(req)
-    if context.earlier_id is not None:
-        return _replay(conn, req, digest)
-    if context.rate_id is None:
-        rate_row_at(conn, req.action, occurred_at)  # raises the precise error
-    rate = context
+    policies = {req.account_id: policy} if policy is not None else None
+    (outcome,) = burn_batch(conn, [req], policies, plans)
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.result is not None
+    return outcome.result
+
+
+def burn_batch(
+    conn: Connection,
+    requests: Sequence[BurnRequest],
+    policy_for: dict[str, BurnPolicy] | None = None,
+    plans: PlanPolicies | None = None,
+) -> list[BatchOutcome]:
+    """Many burns in the caller's transaction, set-based: three reads, then one write per table.
+
+    Each burn is decided in order under the locks of all the batch's accounts, as if applied
+    one after another: a refused burn writes nothing and spoils no other, a key repeated inside
+    the batch replays the first, and every burn sees the pools its predecessors left.
+    """
+    outcomes: list[BatchOutcome | None] = [None] * len(requests)
+    valid: list[int] = []
+    for index, req in enumerate(requests):
+        try:
+            validate(req)
+            valid.append(index)
+        except InvalidInput as exc:
+            outcomes[index] = BatchOutcome(request=req, error=exc)
+    context = _read_context(conn, [requests[i] for i in valid]) if valid else None
+    now = utcnow()
+    taken: dict[int, int] = {}
+    planned: list[_Planned] = []
+    in_batch: dict[tuple[str, str], _Planned] = {}
+    replays: list[tuple[int, _Planned | None]] = []
+    for index in valid:
+        req = requests[index]
+        assert context is not None
+        try:
+            key = (req.account_id, req.idempotency_key)
+            account = context.accounts.get(req.account_id)
+            if account is None:
+                raise NotFound(f"account {req.account_id!r} does not exist; grant it credits first")
+            digest = request_hash(req)
+            first = in_batch.get(key)
+            if first is not None and first.row["request_hash"] != digest:
+                raise _conflict(req, first.row)
+            if first is not None or key in context.earlier:
+                replays.append((index, first))  # the stored burn answers (or refuses) it
+                continue
+            policy = _policy_of(account, (policy_for or {}).get(req.account_id), plans)
+            step = _plan(req, digest, account, policy, context, taken, now)
+            step.index = index
+            planned.append(step)
+            in_batch[key] = step
+        except (InvalidInput, InsufficientCredits, Conflict, NotFound) as exc:
+            outcomes[index] = BatchOutcome(request=req, error=exc)
+    if planned:
+        _write(conn, planned, now)
+    for step in planned:
+        result = _result(step)
+        outcomes[step.index] = BatchOutcome(request=step.request, result=result)
+        if step.policy.after_burn is not None:
+            step.policy.after_burn(conn, result, step.balance_before)
+    for index, first in replays:
+        req = requests[index]
+        try:
+            if first is not None:
+                replayed = dataclasses.replace(_result(first), replayed=True)
+                outcomes[index] = BatchOutcome(request=req, result=replayed)
+            else:
+                outcomes[index] = BatchOutcome(
+                    request=req, result=_replay(conn, req, request_hash(req))
+                )
+        except Conflict as exc:
+            outcomes[index] = BatchOutcome(request=req, error=exc)
+    return [o for o in outcomes if o is not None]
+
+
+def _plan(
+    req: BurnRequest,
+    digest: str,
+    account: Any,
+    policy: BurnPolicy,
+    context: _Context,
+    taken: dict[int, int],
+    now: datetime,
+) -> _Planned:
+    """Decide one burn against the pools as the burns before it in the batch left them."""
+    rate = _rate_in_force(context.rates.get(req.action, []), req.action, req.occurred_at)
     credits = credits_for(req.units, rate.credits_per_unit)
-    candidates = pool_store.spendable(conn, req.account_id)
-    usable = [pool for pool in candidates if pool_store.usable_at(pool, occurred_at)]
-    available = sum(pool.credits_remaining for pool in usable)
+    if credits > MAX_CREDITS:
+        raise InvalidInput("units", f"{req.units} units cost more credits than can be stored")
+    candidates = context.pools[req.account_id]
+    usable = [
+        pool
+        for pool in candidates
+        if pool.credits_remaining > taken.get(pool.id, 0)
+        and pool_store.usable_at(pool, req.occurred_at)
+    ]
+    available = sum(pool.credits_remaining - taken.get(pool.id, 0) for pool in usable)
     overage = 0
     if credits > available:
         if not policy.allow_overage:
             raise InsufficientCredits(req.account_id, credits, available)
         overage = credits - available
-    allocations = allocate(usable, credits - overage, policy.consumption_order)
-    now = utcnow()
+    before = balance_now(candidates, taken, now)
+    allocations = allocate(usable, credits - overage, policy.consumption_order, taken)
+    for a in allocations:
+        taken[a.pool_id] = taken.get(a.pool_id, 0) + a.credits
     row = {
         "account_id": req.account_id,
         "idempotency_key": req.idempotency_key,
@@ -192,122 +324,173 @@ def burn(
         "units": req.units,
         "credits": credits,
         "overage_credits": overage,
-        "rate_id": rate.rate_id,
-        "occurred_at": occurred_at,
+        "rate_id": rate.id,
+        "occurred_at": req.occurred_at,
         "recorded_at": now,
         "request_hash": digest,
     }
-    if conn.dialect.name == "postgresql":
-        burn_id = _write_burn_in_one_statement(conn, row, allocations)
-    else:
-        burn_id = conn.execute(_INSERT_BURN, row).scalar_one()
-        _write_allocations(conn, req.account_id, burn_id, allocations, usable, occurred_at, now)
-    taken = {a.pool_id: a.credits for a in allocations}
-    result = BurnResult(
-        burn_id=burn_id,
+    after = balance_now(candidates, taken, now)
+    return _Planned(0, req, row, allocations, rate.version, before, after, policy)
+
+
+def _result(step: _Planned) -> BurnResult:
+    req = step.request
+    return BurnResult(
+        burn_id=step.burn_id,
         account_id=req.account_id,
         idempotency_key=req.idempotency_key,
         action=req.action,
         units=req.units,
-        credits=credits,
-        rate_version=rate.rate_version,
-        occurred_at=occurred_at,
-        allocations=tuple(allocations),
-        balance=balance_now(candidates, taken, now),
-        overage_credits=overage,
+        credits=step.row["credits"],
+        rate_version=step.rate_version,
+        occurred_at=req.occurred_at,
+        allocations=tuple(step.allocations),
+        balance=step.balance_after,
+        overage_credits=step.row["overage_credits"],
     )
-    if policy.after_burn is not None:
-        policy.after_burn(conn, result, balance_now(candidates, {}, now))
-    return result
 
 
-_WRITE_BURN_PG = text(
+def _conflict(req: BurnRequest, first: dict[str, Any]) -> Conflict:
+    return Conflict(
+        f"idempotency key {req.idempotency_key!r} was used for a different burn "
+        f"({first['action']} x {first['units']} at {first['occurred_at']:%Y-%m-%dT%H:%M:%SZ}); "
+        "use a new key for a new burn"
+    )
+
+
+def _write(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None:
+    """The batch's burns, ledger entries and pool counters: one statement per table."""
+    if conn.dialect.name == "postgresql":
+        _write_postgresql(conn, planned, now)
+        return
+    # A plain executemany (SQLite drivers batch it; RETURNING would go row by row), then the
+    # new ids read back by key: the write lock is held, so no one else can have written them.
+    conn.execute(burns.insert(), [step.row for step in planned])
+    found = conn.execute(
+        _EARLIER_OF,
+        {
+            "accounts": sorted({s.request.account_id for s in planned}),
+            "keys": sorted({s.request.idempotency_key for s in planned}),
+        },
+    )
+    ids = {(row.account_id, row.idempotency_key): row.id for row in found}
+    for step in planned:
+        step.burn_id = ids[(step.request.account_id, step.request.idempotency_key)]
+    entries = [
+        {
+            "pool_id": a.pool_id,
+            "account_id": step.request.account_id,
+            "kind": EntryKind.BURN.value,
+            "credits": -a.credits,
+            "burn_id": step.burn_id,
+            "reference": str(step.burn_id),
+            "occurred_at": step.request.occurred_at,
+            "recorded_at": now,
+        }
+        for step in planned
+        for a in step.allocations
+    ]
+    if entries:
+        conn.execute(ledger_entries.insert(), entries)
+        conn.execute(
+            _TAKE_FROM_POOL, [{"pool": p, "take": c} for p, c in _pool_totals(planned).items()]
+        )
+
+
+def _pool_totals(planned: Sequence[_Planned]) -> dict[int, int]:
+    totals: dict[int, int] = {}
+    for step in planned:
+        for a in step.allocations:
+            totals[a.pool_id] = totals.get(a.pool_id, 0) + a.credits
+    return totals
+
+
+_TAKE_FROM_POOL = (
+    update(pools)
+    .where(pools.c.id == bindparam("pool"))
+    .values(
+        credits_remaining=pools.c.credits_remaining - bindparam("take"),
+        status=case(
+            (pools.c.credits_remaining == bindparam("take"), PoolStatus.EXHAUSTED.value),
+            else_=pools.c.status,
+        ),
+    )
+)
+
+_WRITE_BURNS_PG = text(
     """
-    WITH new_burn AS (
+    WITH given AS (
+        SELECT * FROM unnest(
+            CAST(:account_ids AS text[]), CAST(:keys AS text[]), CAST(:actions AS text[]),
+            CAST(:units AS bigint[]), CAST(:credits AS bigint[]), CAST(:overage AS bigint[]),
+            CAST(:rate_ids AS bigint[]), CAST(:occurred AS timestamptz[]),
+            CAST(:hashes AS text[])
+        ) WITH ORDINALITY AS g(account_id, idempotency_key, action, units, credits,
+                               overage_credits, rate_id, occurred_at, request_hash, n)
+    ), new_burns AS (
         INSERT INTO burns (account_id, idempotency_key, action, units, credits, overage_credits,
                            rate_id, occurred_at, recorded_at, request_hash)
-        VALUES (:account_id, :idempotency_key, :action, :units, :credits, :overage_credits,
-                :rate_id, :occurred_at, :recorded_at, :request_hash)
-        RETURNING id
+        SELECT account_id, idempotency_key, action, units, credits, overage_credits, rate_id,
+               occurred_at, :recorded_at, request_hash
+        FROM given ORDER BY n
+        RETURNING id, account_id, idempotency_key
     ), taken AS (
-        SELECT * FROM unnest(CAST(:pool_ids AS bigint[]), CAST(:pool_credits AS bigint[]))
-            AS t(pool_id, credits)
+        SELECT * FROM unnest(CAST(:e_burns AS bigint[]), CAST(:e_pools AS bigint[]),
+                             CAST(:e_credits AS bigint[]))
+            WITH ORDINALITY AS t(n_burn, pool_id, credits, n)
     ), entries AS (
         INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference,
                                     occurred_at, recorded_at)
-        SELECT taken.pool_id, :account_id, 'burn', -taken.credits, new_burn.id,
-               CAST(new_burn.id AS text), :occurred_at, :recorded_at
-        FROM new_burn, taken
+        SELECT taken.pool_id, given.account_id, 'burn', -taken.credits, new_burns.id,
+               CAST(new_burns.id AS text), given.occurred_at, :recorded_at
+        FROM taken
+        JOIN given ON given.n = taken.n_burn
+        JOIN new_burns ON new_burns.account_id = given.account_id
+                      AND new_burns.idempotency_key = given.idempotency_key
+        ORDER BY taken.n
     ), moved AS (
         UPDATE pools
-        SET credits_remaining = pools.credits_remaining - taken.credits,
-            status = CASE WHEN pools.credits_remaining = taken.credits
+        SET credits_remaining = pools.credits_remaining - total.credits,
+            status = CASE WHEN pools.credits_remaining = total.credits
                           THEN 'exhausted' ELSE pools.status END
-        FROM taken WHERE pools.id = taken.pool_id
+        FROM (SELECT pool_id, SUM(credits) AS credits FROM taken GROUP BY pool_id) AS total
+        WHERE pools.id = total.pool_id
     )
-    SELECT id FROM new_burn
+    SELECT id, account_id, idempotency_key FROM new_burns
     """
 )
 
 
-def _write_burn_in_one_statement(
-    conn: Connection, row: dict[str, Any], allocations: Sequence[Allocation]
-) -> int:
-    """PostgreSQL: the burn, its ledger entries and the pool counters in one round trip."""
-    burn_id: int = conn.execute(
-        _WRITE_BURN_PG,
+def _write_postgresql(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None:
+    """PostgreSQL: the whole batch in one round trip (arrays unnested server-side)."""
+    rows = [step.row for step in planned]
+    e_burns, e_pools, e_credits = [], [], []
+    for n, step in enumerate(planned, start=1):
+        for a in step.allocations:
+            e_burns.append(n)
+            e_pools.append(a.pool_id)
+            e_credits.append(a.credits)
+    found = conn.execute(
+        _WRITE_BURNS_PG,
         {
-            **row,
-            "pool_ids": [a.pool_id for a in allocations],
-            "pool_credits": [a.credits for a in allocations],
+            "account_ids": [r["account_id"] for r in rows],
+            "keys": [r["idempotency_key"] for r in rows],
+            "actions": [r["action"] for r in rows],
+            "units": [r["units"] for r in rows],
+            "credits": [r["credits"] for r in rows],
+            "overage": [r["overage_credits"] for r in rows],
+            "rate_ids": [r["rate_id"] for r in rows],
+            "occurred": [r["occurred_at"] for r in rows],
+            "hashes": [r["request_hash"] for r in rows],
+            "recorded_at": now,
+            "e_burns": e_burns,
+            "e_pools": e_pools,
+            "e_credits": e_credits,
         },
-    ).scalar_one()
-    return burn_id
-
-
-def _write_allocations(
-    conn: Connection,
-    account_id: str,
-    burn_id: int,
-    allocations: Sequence[Allocation],
-    usable: Sequence[Pool],
-    occurred_at: datetime,
-    now: datetime,
-) -> None:
-    if not allocations:
-        return
-    remaining = {pool.id: pool.credits_remaining for pool in usable}
-    conn.execute(
-        _INSERT_ENTRY,
-        [
-            {
-                "pool_id": a.pool_id,
-                "account_id": account_id,
-                "kind": EntryKind.BURN.value,
-                "credits": -a.credits,
-                "burn_id": burn_id,
-                "reference": str(burn_id),
-                "occurred_at": occurred_at,
-                "recorded_at": now,
-            }
-            for a in allocations
-        ],
     )
-    conn.execute(
-        _UPDATE_POOL,
-        [
-            {
-                "pool": a.pool_id,
-                "left": remaining[a.pool_id] - a.credits,
-                "new_status": (
-                    PoolStatus.EXHAUSTED.value
-                    if remaining[a.pool_id] == a.credits
-                    else PoolStatus.ACTIVE.value
-                ),
-            }
-            for a in allocations
-        ],
-    )
+    ids = {(row.account_id, row.idempotency_key): row.id for row in found}
+    for step in planned:
+        step.burn_id = ids[(step.request.account_id, step.request.idempotency_key)]
 
 
 _FIND_BURN = (
@@ -327,11 +510,7 @@ def _replay(conn: Connection, req: BurnRequest, digest: str) -> BurnResult:
     )
     assert row is not None
     if row["request_hash"] != digest:
-        raise Conflict(
-            f"idempotency key {req.idempotency_key!r} was used for a different burn "
-            f"({row['action']} x {row['units']} at {row['occurred_at']:%Y-%m-%dT%H:%M:%SZ}); "
-            "use a new key for a new burn"
-        )
+        raise _conflict(req, dict(row))
     allocations = conn.execute(
         select(ledger_entries.c.pool_id, ledger_entries.c.credits)
         .where(ledger_entries.c.burn_id == row["id"], ledger_entries.c.kind == EntryKind.BURN.value)
@@ -361,25 +540,3 @@ class BatchOutcome:
     request: BurnRequest
     result: BurnResult | None = None
     error: Exception | None = None
-
-
-def burn_batch(
-    conn: Connection,
-    requests: Sequence[BurnRequest],
-    policy_for: dict[str, BurnPolicy] | None = None,
-    plans: PlanPolicies | None = None,
-) -> list[BatchOutcome]:
-    """Many burns in one transaction; a refused burn writes nothing, so it spoils no other."""
-    for account_id in sorted({r.account_id for r in requests if isinstance(r.account_id, str)}):
-        try:  # lock in a fixed order so that two batches cannot deadlock
-            accounts.lock(conn, account_id)
-        except NotFound:
-            continue  # reported per burn below
-    outcomes = []
-    for req in requests:
-        try:
-            result = burn(conn, req, (policy_for or {}).get(req.account_id), plans)
-            outcomes.append(BatchOutcome(request=req, result=result))
-        except (InvalidInput, InsufficientCredits, Conflict, NotFound) as exc:
-            outcomes.append(BatchOutcome(request=req, error=exc))
-    return outcomes

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from connector.errors import NotFound
+from connector.errors import Conflict, NotFound
 from connector.ledger import accounts, burns, expiry, pools, rates, verify
 from connector.ledger import balance as balances
 from connector.ledger.burns import BatchOutcome, BurnPolicy, PlanPolicies
 from connector.ledger.models import Balance, BurnRate, BurnRequest, BurnResult, GrantRequest, Pool
+from connector.store.tables import burns as burns_table
 from connector.timeutil import require_aware
 
 PolicyResolver = Callable[[str], BurnPolicy | None]
@@ -42,6 +44,26 @@ class Ledger:
     def burn(self, req: BurnRequest) -> BurnResult:
         with self.engine.begin() as conn:
             return burns.burn(conn, req, self.policy_for(req.account_id), self.plans)
+
+    def burn_undated(self, req: BurnRequest) -> BurnResult:
+        """A burn whose sender gave no time, dated ``req.occurred_at`` (its arrival).
+
+        A retry of it arrives later and so carries another date; when its key is already taken
+        the stored burn's date stands in for the missing one, and a retry with the same account,
+        action and units returns the first result instead of a conflict."""
+        try:
+            return self.burn(req)
+        except Conflict:
+            with self.engine.connect() as conn:
+                first = conn.execute(
+                    select(burns_table.c.occurred_at).where(
+                        burns_table.c.account_id == req.account_id,
+                        burns_table.c.idempotency_key == req.idempotency_key,
+                    )
+                ).scalar()
+            if first is None:
+                raise
+            return self.burn(dataclasses.replace(req, occurred_at=first))
 
     def burn_batch(self, requests: Sequence[BurnRequest]) -> list[BatchOutcome]:
         policies = {}

@@ -95,10 +95,15 @@ def parse_through(text: str, tz: tzinfo, field: str = "through") -> datetime:
     text = text.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise InvalidInput(field, f"{text!r} is not a date", "write YYYY-MM-DD") from None
-        return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC) + timedelta(days=1)
+            following = date.fromisoformat(text) + timedelta(days=1)
+            # the next local midnight: a day is 23 or 25 hours long when daylight saving changes
+            return datetime(following.year, following.month, following.day, tzinfo=tz).astimezone(
+                UTC
+            )
+        except (ValueError, OverflowError):
+            raise InvalidInput(
+                field, f"{text!r} is not a date", "write YYYY-MM-DD, up to 9999-12-30"
+            ) from None
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -107,4 +112,7 @@ def parse_through(text: str, tz: tzinfo, field: str = "through") -> datetime:
         ) from None
     if value.tzinfo is None:
         raise InvalidInput(field, "timestamp has no timezone", "add an offset, e.g. Z")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(field, f"{text!r} is outside the calendar in UTC") from None

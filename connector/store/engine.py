@@ -33,11 +33,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # by a database restart fails the transaction that finds it and is replaced, and callers
     # retry safely because every write is idempotent.
     kwargs.setdefault("pool_recycle", 300)
-    # psycopg prepares statements it sees often; PostgreSQL may then switch them to a generic
-    # plan, which for the IN-list statements of a sync page scans instead of using the source
-    # key index (seen: 30x slower). Custom plans keep the index; planning them is cheap.
     connect_args = kwargs.setdefault("connect_args", {})
-    connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
+    parsed = make_url(url)
+    if parsed.query.get("pgbouncer") in ("true", "1", "on"):
+        # PgBouncer in transaction pooling hands each transaction any server connection: no
+        # prepared statements (they live in one session) and no startup options it would refuse.
+        connect_args.setdefault("prepare_threshold", None)
+        url = parsed.difference_update_query(["pgbouncer"]).render_as_string(hide_password=False)
+    else:
+        # psycopg prepares statements it sees often; PostgreSQL may then switch them to a
+        # generic plan, which for the IN-list statements of a sync page scans instead of using
+        # the source key index (seen: 30x slower). Custom plans keep the index.
+        connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
     return create_engine(url, **kwargs)
 
 

@@ -22,6 +22,7 @@ from connector.events import (
     Purchase,
     Refund,
     RefundFailed,
+    Unreadable,
     Void,
 )
 from connector.ingest.plan import Granted, Held, Unmapped, plan_grants
@@ -54,7 +55,7 @@ class ApplyReport:
         return sum(n for key, n in self.counts.items() if key.split(".")[1] in EXCEPTION_OUTCOMES)
 
 
-EXCEPTION_OUTCOMES = frozenset({"unmapped", "held", "orphan", "invalid"})
+EXCEPTION_OUTCOMES = frozenset({"unmapped", "held", "orphan", "invalid", "unreadable"})
 
 
 def apply_events(
@@ -148,8 +149,16 @@ def _target_pools(conn: Connection, event: Refund | Dispute | Void) -> list[Pool
     return found
 
 
+def _record_unreadable(conn: Connection, connection: str, event: Unreadable) -> str:
+    """What an adapter could not read applies nothing and stays an open exception."""
+    exceptions.record(conn, connection, event, "unreadable", event.reason)
+    return "unreadable"
+
+
 def _apply_adjustment(conn: Connection, connection: str, event: CanonicalEvent) -> str:
     """Apply one refund, credit note, dispute or void; return its outcome word."""
+    if isinstance(event, Unreadable):
+        return _record_unreadable(conn, connection, event)
     if isinstance(event, Dispute) and event.outcome is not DisputeOutcome.LOST:
         return "ignored"  # an open or won dispute moves no credits and no money
     if isinstance(event, RefundFailed):

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import respx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from netsuite_fake import ACCOUNT_ID, CERTIFICATE_ID, CLIENT_ID, HOST, FakeNetSuite
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.netsuite.client import NetSuiteClient
 from adapters.netsuite.settings import NetSuiteSettings
@@ -19,21 +16,7 @@ from adapters.netsuite.sink import NetSuiteSink
 from connector.platform.retry import RetryPolicy
 from connector.settings import EXAMPLE_MAPPINGS
 from mappings.loader import load_mappings
-
-
-class Sleeps(list[float]):
-    """Records the waits the retry policy asked for, without waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+from tests.netsuite.netsuite_fake import FakeNetSuite, Sleeps, pem, raw_settings
 
 
 @pytest.fixture(scope="session")
@@ -57,18 +40,6 @@ def router() -> Iterator[respx.MockRouter]:
 @pytest.fixture
 def fake(router: respx.MockRouter, rsa_key: rsa.RSAPrivateKey) -> FakeNetSuite:
     return FakeNetSuite(router, rsa_key.public_key())
-
-
-def raw_settings(key_file: Path, **extra: Any) -> dict[str, Any]:
-    """A connection's settings as they come from creditsync.toml (the private key by path)."""
-    return {
-        "account_id": ACCOUNT_ID,
-        "client_id": CLIENT_ID,
-        "certificate_id": CERTIFICATE_ID,
-        "private_key": str(key_file),
-        "base_url": HOST,
-        **extra,
-    }
 
 
 @pytest.fixture

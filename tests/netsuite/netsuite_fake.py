@@ -21,12 +21,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import jwt
 import respx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 HOST = "https://1234567-sb1.suitetalk.api.netsuite.com"
 ACCOUNT_ID = "1234567_SB1"
@@ -315,3 +318,30 @@ class FakeNetSuite:
                 }
                 rows.append({k: v for k, v in row.items() if v is not None})
         return rows
+
+
+class Sleeps(list[float]):
+    """Records the waits the retry policy asked for, without waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def raw_settings(key_file: Path, **extra: Any) -> dict[str, Any]:
+    """A connection's settings as they come from creditsync.toml (the private key by path)."""
+    return {
+        "account_id": ACCOUNT_ID,
+        "client_id": CLIENT_ID,
+        "certificate_id": CERTIFICATE_ID,
+        "private_key": str(key_file),
+        "base_url": HOST,
+        **extra,
+    }

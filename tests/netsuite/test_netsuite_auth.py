@@ -11,14 +11,21 @@ import httpx
 import jwt
 import pytest
 import respx
-from conftest import pem, raw_settings
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from netsuite_fake import CERTIFICATE_ID, CLIENT_ID, HOST, TOKEN_PATH, FakeNetSuite
 
 from adapters.netsuite.auth import NetSuiteAuthFailed, TokenSource, client_assertion
 from adapters.netsuite.settings import NetSuiteSettings
 from adapters.netsuite.sink import NetSuiteSink
 from connector.errors import InvalidInput
+from tests.netsuite.netsuite_fake import (
+    CERTIFICATE_ID,
+    CLIENT_ID,
+    HOST,
+    TOKEN_PATH,
+    FakeNetSuite,
+    pem,
+    raw_settings,
+)
 
 
 @pytest.fixture

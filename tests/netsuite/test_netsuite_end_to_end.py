@@ -11,8 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import raw_settings
-from netsuite_fake import FakeNetSuite
 from typer.testing import CliRunner
 
 from adapters.netsuite.external_id import decode, encode
@@ -25,6 +23,7 @@ from connector.reconcile import records
 from connector.reconcile.plan import repost_id
 from connector.reconcile.redate import blocked
 from connector.settings import get_settings
+from tests.netsuite.netsuite_fake import FakeNetSuite, raw_settings
 from tests.test_reconcile_helpers import OCT, SEP, build_book
 
 

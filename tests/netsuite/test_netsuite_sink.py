@@ -10,10 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import raw_settings
 from hypothesis import given
 from hypothesis import strategies as st
-from netsuite_fake import RECORD_PATH, SUITEQL_PATH, FakeNetSuite, Journal, Line, error_body
 
 from adapters.netsuite.client import NetSuiteRequestFailed, NetSuiteUnreadable
 from adapters.netsuite.external_id import PREFIX, decode, encode
@@ -25,6 +23,15 @@ from connector.journal import Dimensions, EntryKind, JournalEntry, JournalLine
 from connector.ports import EntryBlocked, JournalSink
 from connector.runtime import Runtime
 from connector.settings import EXAMPLE_MAPPINGS, Connection, Settings
+from tests.netsuite.netsuite_fake import (
+    RECORD_PATH,
+    SUITEQL_PATH,
+    FakeNetSuite,
+    Journal,
+    Line,
+    error_body,
+    raw_settings,
+)
 
 
 def entry(

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import respx
-from stripe_fake import API_KEY, NOW, FakeStripe, Sleeps
 
 from adapters.stripe.retry import RetryPolicy
 from adapters.stripe.settings import StripeSettings
 from adapters.stripe.source import StripeSource
+from tests.stripe.stripe_fake import API_KEY, NOW, FakeStripe, Sleeps
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

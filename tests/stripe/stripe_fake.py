@@ -16,11 +16,18 @@ from typing import Any
 
 import httpx
 import respx
-from stripe_payloads import Json, error_body, list_envelope
+
+from adapters.stripe.cursor import STREAMS
+from tests.stripe.stripe_payloads import Json, error_body, list_envelope
 
 BASE = "https://api.stripe.com"
 NOW = datetime(2026, 1, 10, tzinfo=UTC)
 API_KEY = "sk_test_51Qx0000000000000000000000"
+
+
+def completed_cursor(since: int) -> dict[str, Any]:
+    """A source cursor whose every stream, the Events API included, is done up to ``since``."""
+    return {"version": 1, "since": dict.fromkeys(STREAMS, since)}
 
 
 class Sleeps(list[float]):

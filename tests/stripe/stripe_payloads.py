@@ -123,6 +123,49 @@ def invoice_line(
     }
 
 
+def invoice_item(
+    item_id: str = "ii_1",
+    *,
+    invoice_id: str | None = "in_1",
+    customer: str = "cus_1",
+    price: str = "price_credits_1000",
+    product: str = "prod_credits",
+    unit_amount: int = 5_000,
+    quantity: int = 1,
+    currency: str = "usd",
+) -> Json:
+    """An invoice item, as ``POST /v1/invoiceitems`` answers."""
+    return {
+        "id": item_id,
+        "object": "invoiceitem",
+        "amount": unit_amount * quantity,
+        "currency": currency,
+        "customer": customer,
+        "customer_account": None,
+        "date": CREATED,
+        "description": "AI credits refill",
+        "discountable": True,
+        "discounts": [],
+        "invoice": invoice_id,
+        "livemode": False,
+        "metadata": {},
+        "net_amount": unit_amount * quantity,
+        "parent": None,
+        "period": {"end": CREATED, "start": CREATED},
+        "pricing": {
+            "price_details": {"price": price, "product": product},
+            "type": "price_details",
+            "unit_amount_decimal": str(unit_amount),
+        },
+        "proration": False,
+        "proration_details": {"discount_amounts": []},
+        "quantity": quantity,
+        "quantity_decimal": str(quantity),
+        "tax_rates": [],
+        "test_clock": None,
+    }
+
+
 def invoice(
     invoice_id: str = "in_1",
     *,
@@ -322,8 +365,18 @@ def refund(
     status: str = "succeeded",
     created: int = PAID_AT + 86_400,
     currency: str = "usd",
+    failure_balance_transaction: str | Json | None = None,
+    failure_reason: str | None = None,
 ) -> Json:
+    """A refund; a failed one names the balance transaction that reversed it, as Stripe does."""
+    failed: Json = {}
+    if status == "failed":
+        failed = {
+            "failure_balance_transaction": failure_balance_transaction or f"txn_fail_{refund_id}",
+            "failure_reason": failure_reason or "expired_or_canceled_card",
+        }
     return {
+        **failed,
         "id": refund_id,
         "object": "refund",
         "amount": amount,
@@ -352,6 +405,74 @@ def refund(
         "source_transfer_reversal": None,
         "status": status,
         "transfer_reversal": None,
+    }
+
+
+def balance_transaction(
+    transaction_id: str,
+    *,
+    amount: int,
+    created: int,
+    type_: str = "refund_failure",
+    source: str | None = None,
+    currency: str = "usd",
+) -> Json:
+    """A balance transaction; ``refund_failure`` is the one that reverses a failed refund."""
+    return {
+        "id": transaction_id,
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": created + 2 * 86_400,
+        "balance_type": "payments",
+        "created": created,
+        "currency": currency,
+        "description": "REFUND FOR FAILED REFUND" if type_ == "refund_failure" else None,
+        "exchange_rate": None,
+        "fee": 0,
+        "fee_details": [],
+        "net": amount,
+        "reporting_category": "refund_failure" if type_ == "refund_failure" else "charge",
+        "source": source,
+        "status": "pending",
+        "type": type_,
+    }
+
+
+def customer(
+    customer_id: str = "cus_1", *, email: str | None = None, name: str | None = None
+) -> Json:
+    """A customer object, complete as Stripe expands it into an invoice."""
+    return {
+        "id": customer_id,
+        "object": "customer",
+        "address": None,
+        "balance": 0,
+        "business_name": None,
+        "created": CREATED - 30 * 86_400,
+        "currency": "usd",
+        "customer_account": None,
+        "default_source": None,
+        "delinquent": False,
+        "description": None,
+        "discount": None,
+        "email": email,
+        "individual_name": None,
+        "invoice_prefix": customer_id[-8:].upper(),
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+        },
+        "livemode": False,
+        "metadata": {},
+        "name": name,
+        "next_invoice_sequence": 2,
+        "phone": None,
+        "preferred_locales": [],
+        "shipping": None,
+        "tax_exempt": "none",
+        "test_clock": None,
     }
 
 
@@ -558,7 +679,7 @@ def dispute(
             "has_evidence": False,
             "past_due": False,
             "submission_count": 0,
-            "submission_method": None,
+            "submission_method": "not_submitted",
         },
         "intended_submission_method": None,
         "is_charge_refundable": False,
@@ -567,7 +688,12 @@ def dispute(
         "network_reason_code": "10.4",
         "payment_intent": payment_intent,
         "payment_method_details": {
-            "card": {"brand": "visa", "case_type": "chargeback", "network_reason_code": "10.4"},
+            "card": {
+                "brand": "visa",
+                "case_type": "chargeback",
+                "network": "visa",
+                "network_reason_code": "10.4",
+            },
             "type": "card",
         },
         "reason": "fraudulent",
@@ -694,7 +820,7 @@ def checkout_session(
             "amount_shipping": 0,
             "amount_tax": amount_tax,
         },
-        "ui_mode": "hosted",
+        "ui_mode": "hosted_page",
         "url": None,
         "wallet_options": None,
     }
@@ -712,6 +838,7 @@ def event(
     *,
     created: int = PAID_AT,
     previous_attributes: Json | None = None,
+    api_version: str = API_VERSION,
 ) -> Json:
     data: Json = {"object": obj}
     if previous_attributes is not None:
@@ -720,7 +847,7 @@ def event(
         "id": event_id,
         "object": "event",
         "account": None,
-        "api_version": API_VERSION,
+        "api_version": api_version,
         "context": None,
         "created": created,
         "data": data,

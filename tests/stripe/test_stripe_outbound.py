@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
-from stripe_payloads import invoice, invoice_line, list_envelope, meter_event, price
 
 from adapters.stripe.charger import StripeCharger
 from adapters.stripe.retry import RetryPolicy, StripeRequestFailed
@@ -19,6 +18,14 @@ from adapters.stripe.settings import StripeSettings
 from adapters.stripe.usage import StripeUsageSink
 from connector.errors import InvalidInput
 from connector.ports import Charger, OverageUsage, RefillRequest, UsageSink
+from tests.stripe.stripe_payloads import (
+    invoice,
+    invoice_item,
+    invoice_line,
+    list_envelope,
+    meter_event,
+    price,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API = "https://api.stripe.com"
@@ -43,7 +50,13 @@ def refill_routes(router: respx.MockRouter) -> dict[str, respx.Route]:
     )
     open_ = invoice("in_refill", status="open", customer="cus_42", lines=[line])
     paid = invoice("in_refill", status="paid", customer="cus_42", lines=[line])
-    item = {"id": "ii_refill", "object": "invoiceitem", "invoice": "in_refill", "quantity": 2}
+    item = invoice_item(
+        "ii_refill",
+        invoice_id="in_refill",
+        customer="cus_42",
+        price="price_refill_5000",
+        quantity=2,
+    )
     return {
         "create": router.post(f"{API}/v1/invoices").mock(
             return_value=httpx.Response(200, json=draft)

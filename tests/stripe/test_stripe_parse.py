@@ -6,14 +6,6 @@ from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
-from stripe_payloads import (
-    checkout_line_item,
-    checkout_session,
-    invoice,
-    invoice_line,
-    refund,
-    tax,
-)
 
 from adapters.stripe.parse import (
     PurchaseTarget,
@@ -24,6 +16,16 @@ from adapters.stripe.parse import (
     session_purchases,
 )
 from connector.events import Purchase
+from tests.stripe.stripe_payloads import (
+    checkout_line_item,
+    checkout_session,
+    customer,
+    invoice,
+    invoice_line,
+    price,
+    refund,
+    tax,
+)
 
 
 @given(
@@ -80,7 +82,7 @@ def test_earlier_refunds_exclude_failed_ones_and_those_of_credit_notes() -> None
 
 
 def test_an_expanded_customer_is_read_like_an_id() -> None:
-    expanded = {"id": "cus_X", "object": "customer", "email": "x@example.com", "name": "X"}
+    expanded = customer("cus_X", email="x@example.com", name="X")
     paid = invoice(customer=expanded, customer_email=None, customer_name=None)
 
     (purchase,) = invoice_events(paid)
@@ -96,9 +98,9 @@ def test_an_invoice_without_customer_or_not_yet_paid_gives_nothing() -> None:
 
 
 def test_an_expanded_price_gives_its_lookup_key_as_an_alias() -> None:
-    price = {"id": "price_9", "object": "price", "lookup_key": "credits_9"}
+    expanded = price("price_9", lookup_key="credits_9")
 
-    (purchase,) = invoice_events(invoice(lines=[invoice_line(price=price)]))
+    (purchase,) = invoice_events(invoice(lines=[invoice_line(price=expanded)]))
 
     assert isinstance(purchase, Purchase)
     assert (purchase.item_id, purchase.item_aliases) == ("price_9", ("credits_9",))

@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
-from stripe_fake import API_KEY, Sleeps
-from stripe_payloads import error_body, invoice
 
 from adapters.stripe.client import StripeApi, build_client
 from adapters.stripe.retry import RetryPolicy, StripeRequestFailed
+from tests.stripe.stripe_fake import API_KEY, Sleeps
+from tests.stripe.stripe_payloads import error_body, invoice
 
 FIXTURES = Path(__file__).parent / "fixtures"
 URL = "https://api.stripe.com/v1/invoices/in_1"

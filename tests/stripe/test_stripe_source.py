@@ -7,24 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from stripe_fake import NOW, FakeStripe
-from stripe_payloads import (
-    CREATED,
-    PAID_AT,
-    charge,
-    checkout_line_item,
-    checkout_session,
-    credit_note,
-    credit_note_line,
-    dispute,
-    event,
-    invoice,
-    invoice_line,
-    invoice_payment,
-    price,
-    refund,
-    tax,
-)
 
 from adapters.stripe.retry import RetryPolicy, StripeRequestFailed
 from adapters.stripe.settings import StripeSettings
@@ -41,6 +23,25 @@ from connector.events import (
     Void,
 )
 from connector.ports import Page, PurchaseSource
+from tests.stripe.stripe_fake import NOW, FakeStripe, completed_cursor
+from tests.stripe.stripe_payloads import (
+    CREATED,
+    PAID_AT,
+    charge,
+    checkout_line_item,
+    checkout_session,
+    credit_note,
+    credit_note_line,
+    customer,
+    dispute,
+    event,
+    invoice,
+    invoice_line,
+    invoice_payment,
+    price,
+    refund,
+    tax,
+)
 
 BACKFILL = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 UNTIL = int(NOW.timestamp())
@@ -114,11 +115,9 @@ def test_a_paid_invoice_gives_one_purchase_per_line(source: StripeSource, fake: 
     assert a.source.object_id == "in_3L" and a.source.platform == "stripe"
 
 
-def test_lines_that_are_not_priced_purchases_are_left_out(
-    source: StripeSource, fake: FakeStripe
-) -> None:
-    unpriced = invoice_line("il_free_text", amount=700)
-    unpriced["pricing"] = None
+def test_lines_that_charge_nothing_are_left_out(source: StripeSource, fake: FakeStripe) -> None:
+    unpriced_free = invoice_line("il_free_text", amount=0)
+    unpriced_free["pricing"] = None
     fake.add_invoice(
         invoice(
             "in_mixed",
@@ -126,12 +125,12 @@ def test_lines_that_are_not_priced_purchases_are_left_out(
                 invoice_line("il_ok", invoice_id="in_mixed"),
                 invoice_line("il_zero_qty", invoice_id="in_mixed", quantity=0, amount=0),
                 invoice_line("il_credit", invoice_id="in_mixed", amount=-2_000),
-                unpriced,
+                unpriced_free,
             ],
         )
     )
 
-    assert [p.source.line_id for p in events_of(run(source))] == ["il_ok"]
+    assert [e.source.line_id for e in events_of(run(source))] == ["il_ok"]
 
 
 def test_a_cut_short_line_list_is_read_to_the_end(source: StripeSource, fake: FakeStripe) -> None:
@@ -257,10 +256,13 @@ def test_refunds_that_are_not_ours_or_not_done_give_nothing(
 ) -> None:
     add_paid_invoice_with_tax(fake)
     fake.add("/v1/refunds", refund("re_pending", status="pending"))
-    fake.add("/v1/refunds", refund("re_failed", status="failed"))
+    fake.add("/v1/refunds", refund("re_canceled", status="canceled"))
     fake.add("/v1/refunds", refund("re_other", payment_intent="pi_unrelated"))
+    fake.add(
+        "/v1/refunds", refund("re_other_failed", payment_intent="pi_unrelated", status="failed")
+    )
 
-    assert [e for e in events_of(run(source)) if isinstance(e, Refund)] == []
+    assert [e for e in events_of(run(source)) if not isinstance(e, Purchase)] == []
 
 
 def test_a_refund_of_a_checkout_payment_targets_the_session(
@@ -347,19 +349,6 @@ def test_disputes_lost_and_won_are_reported_open_ones_are_not(
     assert len(fake.gets("/v1/invoice_payments")) == 1  # one lookup per payment, cached
 
 
-def completed_cursor(since: int) -> dict[str, Any]:
-    streams = [
-        "paid_invoices",
-        "checkout_sessions",
-        "void_invoices",
-        "credit_notes",
-        "refunds",
-        "disputes",
-        "events",
-    ]
-    return {"version": 1, "since": dict.fromkeys(streams, since)}
-
-
 def test_a_later_run_starts_each_stream_an_overlap_before_its_cursor(
     source: StripeSource, fake: FakeStripe
 ) -> None:
@@ -385,7 +374,7 @@ def test_events_catch_up_objects_that_changed_after_their_window(
     fake.add_invoice(recent)
     fake.add("/v1/events", event("evt_old", "invoice.paid", old, created=UNTIL - 100))
     fake.add("/v1/events", event("evt_recent", "invoice.paid", recent, created=UNTIL - 500))
-    fake.add("/v1/events", event("evt_other", "customer.created", {"id": "cus_9"}))
+    fake.add("/v1/events", event("evt_other", "customer.created", customer("cus_9")))
 
     found = keys(events_of(run(source, completed_cursor(since))))
 

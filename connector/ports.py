@@ -42,6 +42,34 @@ class WebhookRejected(Exception):
     """Signature, authentication or freshness check failed: answer 400 and store nothing."""
 
 
+class WebhookInvalid(WebhookRejected):
+    """Authentic (the signature verified) but not an event creditsync can read: answer 400 and
+    keep the delivery as a rejected delivery, so that a platform's bug is seen, not lost.
+
+    ``event_id`` and ``event_type`` are what the delivery said, when it said them usably.
+    """
+
+    def __init__(
+        self, reason: str, *, event_id: str | None = None, event_type: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.event_id = event_id
+        self.event_type = event_type
+
+
+class WebhookChallenge(WebhookRejected):
+    """The delivery came without credentials: answer 401 with ``headers`` and store nothing.
+
+    Platforms with non-preemptive basic auth (Zuora callouts) send a request without credentials
+    first and only resend it with them after a ``WWW-Authenticate`` challenge.
+    """
+
+    def __init__(self, message: str, headers: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.headers = dict(headers)
+
+
 @runtime_checkable
 class PurchaseSource(Protocol):
     platform: str
@@ -58,7 +86,8 @@ class PurchaseSource(Protocol):
 @runtime_checkable
 class WebhookReceiver(Protocol):
     def receive(self, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookResult:
-        """Verify and parse one delivery; raise WebhookRejected when it is not authentic."""
+        """Verify and parse one delivery; raise WebhookRejected when it is not authentic, and
+        WebhookInvalid when it is authentic but cannot be read as an event."""
         ...
 
 

@@ -138,6 +138,14 @@ class Settings(BaseSettings):
     notify_url: str | None = Field(
         default=None, description="low-balance alerts are POSTed here as JSON; unset: logged"
     )
+    notify_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="alerts POSTed to notify_url carry a Creditsync-Signature header, an "
+        "HMAC-SHA256 with this secret; unset: unsigned",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="largest request body the API reads (413 above)"
+    )
     journal_sinks: list[str] = Field(
         default_factory=lambda: ["files"], description="adapters whose JournalSink gets entries"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +252,33 @@ def test_a_malformed_batch_item_names_its_index(client: TestClient, runtime: Run
     assert answer.status_code == 422
     assert answer.json()["error"]["field"] == "burns.1.units"
     assert burn_count(runtime) == 0
+
+
+def test_a_burn_dated_beyond_the_allowed_clock_skew_is_refused_alone(client: TestClient) -> None:
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    single = client.post(
+        "/v1/burns",
+        json={"account_id": "acme", "action": "query", "units": 1, "occurred_at": ahead},
+        headers={**auth("burn"), "Idempotency-Key": "future-1"},
+    )
+    assert single.status_code == 422
+    assert single.json()["error"]["field"] == "occurred_at"
+    batch = client.post(
+        "/v1/burns",
+        json={
+            "burns": [
+                {
+                    "account_id": "acme",
+                    "action": "query",
+                    "units": 1,
+                    "idempotency_key": "f-2",
+                    "occurred_at": ahead,
+                },
+                {"account_id": "acme", "action": "query", "units": 1, "idempotency_key": "f-3"},
+            ]
+        },
+        headers=auth("burn"),
+    )
+    results = batch.json()["results"]
+    assert [r["ok"] for r in results] == [False, True]
+    assert results[0]["error"]["field"] == "burns.0.occurred_at"

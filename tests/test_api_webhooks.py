@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from bench.webhooks import signed_delivery, stripe_event
 from connector.api.drain import Drainer
-from connector.api.webhooks import MAX_BODY
 from connector.runtime import Runtime
 from connector.settings import Connection
 from connector.sync.tables import webhook_inbox
@@ -128,7 +127,7 @@ def test_a_bad_signature_is_400_and_nothing_is_stored(
 def test_a_body_over_one_mebibyte_is_413_by_its_declared_length(
     client: TestClient, runtime: Runtime
 ) -> None:
-    big = b"x" * (MAX_BODY + 1)
+    big = b"x" * (runtime.settings.max_body_bytes + 1)
     answer = client.post("/webhooks/stripe", content=big, headers={"Stripe-Signature": "t=1"})
     assert answer.status_code == 413
     assert answer.json()["error"]["code"] == "too_large"
@@ -152,9 +151,11 @@ def test_a_body_of_exactly_one_mebibyte_is_read(client: TestClient, runtime: Run
     now = int(datetime.now(UTC).timestamp())
     event = stripe_event("evt_big", "customer.updated", {"id": "cus_1", "object": "customer"}, now)
     text = json.dumps(event, separators=(",", ":"))
-    event["data"]["object"]["description"] = "z" * (MAX_BODY - len(text) - len(',"description":""'))
+    event["data"]["object"]["description"] = "z" * (
+        runtime.settings.max_body_bytes - len(text) - len(',"description":""')
+    )
     body, headers = signed_delivery(event, STRIPE_SECRET, now)
-    assert len(body) == MAX_BODY
+    assert len(body) == runtime.settings.max_body_bytes
     answer = client.post("/webhooks/stripe", content=body, headers=headers)
     assert answer.status_code == 200, answer.text
     assert inbox_rows(runtime) == [("stripe", "evt_big", "ignored")]

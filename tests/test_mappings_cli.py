@@ -31,7 +31,7 @@ def test_check_valid_files_prints_a_one_line_summary(app: typer.Typer) -> None:
     assert code == 0
     lines = output.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("ok: 6 file(s), 21 catalog entries (chargebee 4, files 6,")
+    assert lines[0].startswith("ok: 6 file(s), 26 catalog entries (chargebee 6, files 6,")
     assert "5 GL rule(s), 3 plan(s); version " in lines[0]
 
 

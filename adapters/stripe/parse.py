@@ -170,6 +170,10 @@ def invoice_events(
     for line in lines if lines is not None else (invoice.get("lines") or {}).get("data") or ():
         price, lookup = line_price(line)
         quantity = line.get("quantity")
+        if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)):
+            # null is a shape the API allows (an exception names the line); anything else is
+            # not Stripe's shape at all, and the delivery carrying it is refused
+            raise TypeError(f"line {line.get('id')}: quantity {quantity!r} is not a whole number")
         net, tax = line_net_and_tax(line)
         line_currency = str(line.get("currency") or currency)
         problem = _unreadable(line, price, quantity, line_currency)

@@ -33,7 +33,7 @@ from adapters.stripe.parse import (
 from adapters.stripe.settings import StripeSettings, load_settings
 from connector.errors import InvalidInput
 from connector.events import CanonicalEvent
-from connector.ports import WebhookRejected, WebhookResult
+from connector.ports import WebhookInvalid, WebhookRejected, WebhookResult
 
 SIGNATURE_HEADER = "Stripe-Signature"
 
@@ -120,23 +120,26 @@ def _parse(event: Mapping[str, Any], lookup_keys_needed: bool) -> WebhookResult:
     expected = HANDLED_OBJECTS[event_type]
     if not isinstance(obj, Mapping) or obj.get("object") != expected:
         found = obj.get("object") if isinstance(obj, Mapping) else None
-        raise WebhookRejected(
+        raise WebhookInvalid(
             f"{event_type} event {event_id} carries a {found!r} object, "
-            f"not the {expected!r} this event type always carries"
+            f"not the {expected!r} this event type always carries",
+            event_id=event_id,
+            event_type=event_type,
         )
     try:
         ref = ObjectRef.of(obj)
     except InvalidInput:
-        raise WebhookRejected(f"{event_type} event {event_id} has no readable object id") from None
+        raise WebhookInvalid(
+            f"{event_type} event {event_id} has no readable object id",
+            event_id=event_id,
+            event_type=event_type,
+        ) from None
     if event.get("api_version") != API_VERSION:
         # Rendered in the account's or endpoint's version, not ours: read it again in ours.
         return WebhookResult(event_id, event_type, fetch_hints=[str(ref)])
-    try:
-        events, needs_fetch = _from_payload(event_type, obj, lookup_keys_needed)
-    except (KeyError, TypeError, ValueError):
-        # A payload that does not parse is never guessed at: the API's copy is read instead,
-        # and if that fails too the delivery stays in the inbox with the error.
-        events, needs_fetch = [], True
+    # A payload of our version that does not parse is never guessed at: ``receive`` refuses it
+    # (400) and keeps it as a rejected delivery, so a platform bug is seen, not lost.
+    events, needs_fetch = _from_payload(event_type, obj, lookup_keys_needed)
     hints = [str(ref)] if needs_fetch else []
     return WebhookResult(event_id=event_id, event_type=event_type, events=events, fetch_hints=hints)
 
@@ -182,18 +185,56 @@ def receive(
 ) -> WebhookResult:
     """Verify and parse one delivery. The same delivery always gives the same result."""
     verify(headers, body, secrets, now, tolerance_seconds)
+    event = _event(body)
+    try:
+        return _parse(event, lookup_keys_needed)
+    except UNREADABLE as exc:
+        reason = f"missing field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())
+        raise WebhookInvalid(
+            f"{event['type']} {event['id']}: data.object is not a valid "
+            f"{event['data']['object'].get('object', 'object')}: {reason[:500]}",
+            event_id=event["id"],
+            event_type=event["type"],
+        ) from None
+
+
+# What reading a signed payload of unexpected shape raises: a field missing, text where a number
+# belongs, a timestamp beyond the calendar, a value the canonical models refuse.
+UNREADABLE = (
+    KeyError,
+    TypeError,
+    ValueError,  # pydantic's ValidationError too
+    AttributeError,
+    OverflowError,
+    OSError,
+    InvalidInput,
+)
+
+
+def _event(body: bytes) -> dict[str, Any]:
+    """The signed body as a Stripe event envelope: an id, a type and an object under data."""
     try:
         event = json.loads(body)
+    except RecursionError:
+        raise WebhookInvalid("signed webhook body nests too deeply to be an event") from None
     except ValueError:
-        raise WebhookRejected("signed webhook body is not JSON") from None
-    if (
-        not isinstance(event, dict)
-        or event.get("object") != "event"
-        or "id" not in event
-        or not isinstance(event.get("type"), str)
-    ):
-        raise WebhookRejected("signed webhook body is not a Stripe event")
-    return _parse(event, lookup_keys_needed)
+        raise WebhookInvalid("signed webhook body is not JSON") from None
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise WebhookInvalid('signed webhook body is not a Stripe event (no "object": "event")')
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise WebhookInvalid(f"the event id is {json.dumps(event_id)}, not a non-empty string")
+    event_type = event.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        raise WebhookInvalid(f"event {event_id} has no type", event_id=event_id)
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise WebhookInvalid(
+            f"event {event_id}: data.object is not an object",
+            event_id=event_id,
+            event_type=event_type,
+        )
+    return event
 
 
 class StripeReceiver:

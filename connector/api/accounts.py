@@ -12,11 +12,13 @@ from sqlalchemy import select
 from connector.api.auth import ReadCaller
 from connector.api.deps import RuntimeDep
 from connector.api.errors import errors
+from connector.api.types import Instant, Text
 from connector.errors import InvalidInput, NotFound
 from connector.ledger import accounts
 from connector.ledger.models import Pool
+from connector.ledger.rates import MAX_BIGINT
 from connector.store.tables import ledger_entries
-from connector.timeutil import require_aware, utcnow
+from connector.timeutil import utcnow
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 READ_ERRORS = errors(401, 403, 404, 422)
@@ -110,15 +112,15 @@ def pool_out(pool: Pool) -> PoolOut:
 
 @router.get("/{account_id}/balance", response_model=BalanceOut, responses=READ_ERRORS)
 def get_balance(
-    account_id: str,
+    account_id: Text,
     runtime: RuntimeDep,
     _caller: ReadCaller,
     at: Annotated[
-        datetime | None, Query(description="ISO 8601 instant with offset; default now")
+        Instant | None, Query(description="ISO 8601 instant with offset; default now")
     ] = None,
 ) -> BalanceOut:
     """Spendable credits now (or at `at`), pool by pool."""
-    when = require_aware(at, "at") if at is not None else utcnow()
+    when = at or utcnow()
     found = runtime.ledger.balance(account_id, when)
     return BalanceOut(
         account_id=found.account_id,
@@ -139,7 +141,7 @@ def get_balance(
 
 
 @router.get("/{account_id}/pools", response_model=PoolsOut, responses=READ_ERRORS)
-def get_pools(account_id: str, runtime: RuntimeDep, _caller: ReadCaller) -> PoolsOut:
+def get_pools(account_id: Text, runtime: RuntimeDep, _caller: ReadCaller) -> PoolsOut:
     """Every pool of the account, whatever its status."""
     found = runtime.ledger.account_pools(account_id)
     return PoolsOut(account_id=account_id, pools=[pool_out(p) for p in found])
@@ -148,17 +150,17 @@ def get_pools(account_id: str, runtime: RuntimeDep, _caller: ReadCaller) -> Pool
 def _cursor(text: str | None) -> int:
     if text is None:
         return 0
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_BIGINT:
         raise InvalidInput("cursor", f"{text!r} is not a cursor", "pass next_cursor as given")
     return int(text)
 
 
 @router.get("/{account_id}/ledger", response_model=LedgerPageOut, responses=READ_ERRORS)
 def get_ledger(
-    account_id: str,
+    account_id: Text,
     runtime: RuntimeDep,
     _caller: ReadCaller,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[Text | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="entries per page")] = 100,
 ) -> LedgerPageOut:
     """The account's ledger entries, oldest first, a page at a time."""

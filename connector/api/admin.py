@@ -20,9 +20,11 @@ from pydantic import BaseModel, Field
 from connector.api.auth import AdminCaller
 from connector.api.deps import RuntimeDep
 from connector.api.errors import ApiError, errors
+from connector.api.types import Instant, Text
 from connector.errors import CreditsyncError
 from connector.horizon import period_has_ended
 from connector.ledger.models import BurnRate
+from connector.ledger.rates import MAX_DECIMALS, MAX_RATE
 from connector.recognition.closing import close_period, list_periods
 from connector.recognition.periods import zone
 from connector.reconcile.redate import blocked
@@ -48,12 +50,15 @@ class RateOut(BaseModel):
 
 
 class RateIn(BaseModel):
-    action: str
-    credits_per_unit: str = Field(description="decimal text, at most 6 decimals, e.g. '0.5'")
-    effective_from: datetime | None = Field(
+    action: Text
+    credits_per_unit: Text = Field(
+        description=f"decimal text, at most {MAX_DECIMALS} decimals and below "
+        f"{MAX_RATE:,} credits per unit, e.g. '0.5'"
+    )
+    effective_from: Instant | None = Field(
         default=None, description="when it applies (ISO 8601 with offset); default now"
     )
-    note: str | None = Field(default=None, description="why the rate changed")
+    note: Text | None = Field(default=None, description="why the rate changed")
 
 
 class MappingsOut(BaseModel):
@@ -123,14 +128,14 @@ def rate_out(rate: BurnRate) -> RateOut:
 def get_rates(
     runtime: RuntimeDep,
     _caller: AdminCaller,
-    at: Annotated[datetime | None, Query(description="default now")] = None,
+    at: Annotated[Instant | None, Query(description="ISO 8601 with offset; default now")] = None,
 ) -> list[RateOut]:
     """The rate in force (now, or at `at`) for every action."""
     return [rate_out(r) for r in runtime.ledger.rates(at)]
 
 
 @router.get("/rates/{action}/history", response_model=list[RateOut], responses=ADMIN_ERRORS)
-def get_rate_history(action: str, runtime: RuntimeDep, _caller: AdminCaller) -> list[RateOut]:
+def get_rate_history(action: Text, runtime: RuntimeDep, _caller: AdminCaller) -> list[RateOut]:
     """Every version of one action's rate (422 for an action that has none)."""
     return [rate_out(r) for r in runtime.ledger.rate_history(action)]
 
@@ -164,7 +169,7 @@ def get_runs(
     runtime: RuntimeDep,
     _caller: AdminCaller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    connection: str | None = None,
+    connection: Text | None = None,
 ) -> list[RunRecord]:
     """Sync runs, newest first."""
     return list_runs(runtime.engine, limit, connection)
@@ -196,7 +201,7 @@ def _summary(summary: RunSummary) -> SyncStarted:
     },
 )
 def trigger_sync(
-    connection: str,
+    connection: Text,
     request: Request,
     response: Response,
     runtime: RuntimeDep,
@@ -229,7 +234,7 @@ def get_exceptions(
     runtime: RuntimeDep,
     _caller: AdminCaller,
     status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
-    connection: str | None = None,
+    connection: Text | None = None,
 ) -> list[ExceptionRecord]:
     """Events that could not be applied as the mappings stand, with the reason and the
     canonical event itself (``payload``), which a retry applies as is."""
@@ -237,7 +242,7 @@ def get_exceptions(
 
 
 @router.post("/exceptions/retry", response_model=RetryOut, responses=ADMIN_ERRORS)
-def retry(runtime: RuntimeDep, _caller: AdminCaller, connection: str | None = None) -> RetryOut:
+def retry(runtime: RuntimeDep, _caller: AdminCaller, connection: Text | None = None) -> RetryOut:
     """Apply every open exception again under the mappings in force (after fixing them)."""
     report = retry_exceptions(runtime.engine, runtime.mappings.current, connection)
     return RetryOut.model_validate(report, from_attributes=True)
@@ -254,7 +259,7 @@ def get_periods(runtime: RuntimeDep, _caller: AdminCaller) -> list[PeriodOut]:
 @router.post(
     "/periods/{period}/close", response_model=ClosedOut, responses=errors(401, 403, 409, 422)
 )
-def post_close(period: str, runtime: RuntimeDep, _caller: AdminCaller) -> ClosedOut:
+def post_close(period: Text, runtime: RuntimeDep, _caller: AdminCaller) -> ClosedOut:
     """Close `period` (YYYY-MM), in order, once it has ended and recognition covered it;
     again: a no-op."""
     period = period_has_ended(period, zone(runtime.settings.timezone))

@@ -10,8 +10,9 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from connector.api import accounts, admin, burns, errors, health, webhooks
+from connector.api import accounts, admin, burns, errors, health, rejected, webhooks
 from connector.api.auth import TokenTable
+from connector.api.gate import RequestGate
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
 from connector.store.migrate import head_revision
@@ -64,6 +65,12 @@ def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastA
     app.state.sync_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-sync")
     app.state.scheduler = scheduler
     errors.install(app)
-    for module in (health, webhooks, burns, accounts, admin):
-        app.include_router(module.router)
+    routers = [m.router for m in (health, webhooks, burns, accounts, admin, rejected)]
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(
+        RequestGate,
+        max_body_bytes=runtime.settings.max_body_bytes,
+        routes=[route for router in routers for route in router.routes],
+    )
     return app

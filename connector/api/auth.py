@@ -8,7 +8,7 @@ matched. With no token configured nothing is allowed: an unconfigured server is 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -87,30 +87,51 @@ def authenticate(table: TokenTable, credentials: HTTPAuthorizationCredentials | 
     return caller
 
 
-def require(scope: Scope) -> Callable[..., Awaitable[Caller]]:
-    """A dependency admitting callers whose token has ``scope`` (or admin)."""
+ADMITTED = "creditsync.caller"  # request scope key: the caller the request gate admitted
 
-    async def dependency(  # async: a few comparisons need no worker thread
+
+def authorize(caller: Caller, scope: Scope) -> Caller:
+    """``caller`` if its token has ``scope`` (or admin); else 403."""
+    if not caller.may(scope):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"token {caller.name!r} has scopes {sorted(caller.scopes)}; "
+            f"this route needs {scope!r} (or admin)",
+            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'},
+        )
+    return caller
+
+
+def credentials_from(authorization: str | None) -> HTTPAuthorizationCredentials | None:
+    """What ``HTTPBearer`` makes of an Authorization header, for code that runs before it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+
+
+class Require:
+    """A dependency admitting callers whose token has ``scope`` (or admin).
+
+    The request gate (connector.api.gate) reads ``scope`` off each route's dependencies to
+    check the token before the body is read; the check here is what hands the route its caller.
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope: Scope = scope
+
+    async def __call__(  # async: a few comparisons need no worker thread
+        self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
-        caller = authenticate(request.app.state.tokens, credentials)
-        if not caller.may(scope):
-            raise ApiError(
-                403,
-                "forbidden",
-                f"token {caller.name!r} has scopes {sorted(caller.scopes)}; "
-                f"this route needs {scope!r} (or admin)",
-                headers={
-                    "WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'
-                },
-            )
-        return caller
-
-    dependency.__name__ = f"require_{scope}"
-    return dependency
+        admitted = request.scope.get(ADMITTED)
+        if isinstance(admitted, Caller):  # the gate compared the token already
+            return authorize(admitted, self.scope)
+        return authorize(authenticate(request.app.state.tokens, credentials), self.scope)
 
 
-BurnCaller = Annotated[Caller, Depends(require("burn"))]
-ReadCaller = Annotated[Caller, Depends(require("read"))]
-AdminCaller = Annotated[Caller, Depends(require("admin"))]
+BurnCaller = Annotated[Caller, Depends(Require("burn"))]
+ReadCaller = Annotated[Caller, Depends(Require("read"))]
+AdminCaller = Annotated[Caller, Depends(Require("admin"))]

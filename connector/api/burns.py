@@ -13,25 +13,23 @@ action and units) instead of a conflict.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag
-from sqlalchemy import Engine, select
 
 from connector import metrics
 from connector.api.auth import BurnCaller
 from connector.api.deps import RuntimeDep
 from connector.api.errors import ApiError, ErrorDetail, errors, from_domain
+from connector.api.types import Instant, Text
 from connector.errors import Conflict, CreditsyncError, InsufficientCredits, InvalidInput, NotFound
+from connector.horizon import not_after_now
 from connector.ledger.burns import BatchOutcome
 from connector.ledger.models import BurnRequest, BurnResult
-from connector.ledger.service import Ledger
 from connector.runtime import Runtime
-from connector.store.tables import burns
 from connector.timeutil import utcnow
 
 MAX_BATCH = 1000
@@ -44,13 +42,13 @@ class BurnIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    account_id: str = Field(description="the customer's account id in creditsync")
-    action: str = Field(description="the AI action, e.g. query; it has a burn rate")
+    account_id: Text = Field(description="the customer's account id in creditsync")
+    action: Text = Field(description="the AI action, e.g. query; it has a burn rate")
     units: StrictInt = Field(description="how many units of the action (positive)")
-    occurred_at: datetime | None = Field(
+    occurred_at: Instant | None = Field(
         default=None, description="when it happened (ISO 8601 with offset); default: now"
     )
-    idempotency_key: str | None = Field(
+    idempotency_key: Text | None = Field(
         default=None,
         description="unique per burn; required here or, for a single burn, as the "
         "Idempotency-Key header",
@@ -142,22 +140,19 @@ def count(result: BurnResult | None, error: Exception | None = None) -> None:
     metrics.BURNS.labels(outcome).inc()
 
 
-def _first_date(engine: Engine, account_id: str, key: str) -> datetime | None:
-    with engine.connect() as conn:
-        found: datetime | None = conn.execute(
-            select(burns.c.occurred_at).where(
-                burns.c.account_id == account_id, burns.c.idempotency_key == key
-            )
-        ).scalar()
-    return found
-
-
-def _retry_undated(ledger: Ledger, req: BurnRequest) -> BurnResult:
-    """The replay of a burn sent without occurred_at, at the date its first arrival got."""
-    first = _first_date(ledger.engine, req.account_id, req.idempotency_key)
-    if first is None:
-        raise Conflict(f"idempotency key {req.idempotency_key!r} conflicts with another burn")
-    return ledger.burn(dataclasses.replace(req, occurred_at=first))
+def _ahead(item: BurnIn, runtime: Runtime) -> InvalidInput | None:
+    """A burn dated beyond now (plus the clock skew allowed) would sit in the ledger before the
+    moment it claims; refuse it, alone."""
+    if item.occurred_at is None:
+        return None
+    skew = timedelta(seconds=runtime.settings.burn_clock_skew_seconds)
+    try:
+        not_after_now(
+            item.occurred_at, "occurred_at", "send the time the action happened", skew=skew
+        )
+    except InvalidInput as exc:
+        return exc
+    return None
 
 
 def _request(item: BurnIn, key: str | None, now: datetime) -> BurnRequest:
@@ -184,6 +179,10 @@ async def _single(runtime: Runtime, item: BurnIn, header_key: str | None) -> Bur
             "is required",
             "send an Idempotency-Key header or an idempotency_key field, unique per burn",
         )
+    ahead = _ahead(item, runtime)
+    if ahead is not None:
+        count(None, ahead)
+        raise ahead
     req = _request(item, key, utcnow())
     try:
         try:
@@ -191,7 +190,7 @@ async def _single(runtime: Runtime, item: BurnIn, header_key: str | None) -> Bur
         except Conflict:
             if item.occurred_at is not None:
                 raise
-            result = await run_in_threadpool(_retry_undated, runtime.ledger, req)
+            result = await run_in_threadpool(runtime.ledger.replay_undated, req)
     except CreditsyncError as exc:
         count(None, exc)
         raise
@@ -214,14 +213,20 @@ def _item(index: int, outcome: BatchOutcome) -> BatchItemOut:
     return BatchItemOut(index=index, ok=False, error=detail)
 
 
-def _batch(ledger: Ledger, batch: BurnBatchIn) -> BatchOut:
+def _batch(runtime: Runtime, batch: BurnBatchIn) -> BatchOut:
     now = utcnow()
+    ledger = runtime.ledger
     requests = [_request(item, item.idempotency_key, now) for item in batch.burns]
-    outcomes = ledger.burn_batch(requests)
+    ahead = {i: exc for i, item in enumerate(batch.burns) if (exc := _ahead(item, runtime))}
+    burned_now = iter(ledger.burn_batch([r for i, r in enumerate(requests) if i not in ahead]))
+    outcomes = [
+        BatchOutcome(request=req, error=ahead[i]) if i in ahead else next(burned_now)
+        for i, req in enumerate(requests)
+    ]
     for i, outcome in enumerate(outcomes):
         if isinstance(outcome.error, Conflict) and batch.burns[i].occurred_at is None:
             try:
-                retried = _retry_undated(ledger, outcome.request)
+                retried = ledger.replay_undated(outcome.request)
                 outcomes[i] = BatchOutcome(request=outcome.request, result=retried)
             except CreditsyncError as exc:
                 outcomes[i] = BatchOutcome(request=outcome.request, error=exc)
@@ -242,7 +247,7 @@ async def post_burns(
     runtime: RuntimeDep,
     _caller: BurnCaller,
     idempotency_key: Annotated[
-        str | None,
+        Text | None,
         Header(alias="Idempotency-Key", description="the idempotency key of a single burn"),
     ] = None,
 ) -> BurnOut | BatchOut:
@@ -259,5 +264,5 @@ async def post_burns(
                 field="Idempotency-Key",
                 fix="give each burn of the batch its own idempotency_key",
             )
-        return await run_in_threadpool(_batch, runtime.ledger, body)
+        return await run_in_threadpool(_batch, runtime, body)
     return await _single(runtime, body, idempotency_key)

@@ -28,6 +28,7 @@ from connector.errors import (
     PeriodClosed,
 )
 from connector.sync.lease import LeaseHeld
+from connector.text import storable
 from mappings.loader import MappingInvalid
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ class ErrorBody(BaseModel):
 
 
 DESCRIPTIONS: dict[int, str] = {
-    400: "The request cannot be acted on (for webhooks: signature or authentication failed)",
+    400: "The request cannot be acted on (for webhooks: signature or authentication failed, "
+    "or an authentic delivery is not a valid event)",
     401: "No bearer token, or not a configured one",
     402: "Not enough credits; nothing was burned (code insufficient_credits)",
     403: "The token lacks the scope this route needs",
@@ -59,6 +61,9 @@ DESCRIPTIONS: dict[int, str] = {
     500: "Unexpected server error; nothing was changed by the failed step",
     503: "Not ready: database unreachable, migrations pending, or a connection misconfigured",
 }
+
+
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -96,7 +101,7 @@ def error_response(
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    detail = ErrorDetail(code=code, message=message, **extra)
+    detail = ErrorDetail(code=code, message=storable(message), **extra)
     body = {"error": detail.model_dump(exclude_none=True)}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
@@ -129,6 +134,9 @@ def _field(loc: Sequence[int | str]) -> str:
 
 def _fix(error: Mapping[str, Any]) -> str | None:
     kind = str(error.get("type", ""))
+    context = error.get("ctx") or {}
+    if "fix" in context:  # the input types of connector.api.types say it themselves
+        return str(context["fix"])
     if kind == "missing":
         return "send this field"
     if kind == "extra_forbidden":
@@ -177,7 +185,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), exc.headers)
 
     @app.exception_handler(Exception)

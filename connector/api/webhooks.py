@@ -21,15 +21,22 @@ from connector import metrics
 from connector.api.deps import RuntimeDep
 from connector.api.drain import Drainer
 from connector.api.errors import ApiError, errors
+from connector.api.gate import BodyTooLarge
+from connector.api.types import Text
 from connector.errors import CreditsyncError
-from connector.ports import WebhookReceiver, WebhookRejected, WebhookResult, adapter
+from connector.ports import (
+    WebhookChallenge,
+    WebhookInvalid,
+    WebhookReceiver,
+    WebhookRejected,
+    WebhookResult,
+    adapter,
+)
 from connector.runtime import Runtime
-from connector.sync import inbox
+from connector.sync import inbox, rejected
 from connector.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-
-MAX_BODY = 1024 * 1024
 
 router = APIRouter(tags=["webhooks"])
 
@@ -42,24 +49,6 @@ class WebhookAck(BaseModel):
 
 def make_drainer(runtime: Runtime) -> Drainer:
     return Drainer(lambda connection, limit: inbox.process_pending(runtime, connection, limit))
-
-
-async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The raw body, refused with 413 as soon as it is known to exceed ``limit``."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.strip().isdigit():
-            raise ApiError(400, "bad_request", "Content-Length is not a number")
-        if int(declared) > limit:
-            raise ApiError(413, "too_large", f"the body is {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too_large", f"the body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def warm_receivers(runtime: Runtime, cache: dict[str, WebhookReceiver]) -> None:
@@ -100,38 +89,64 @@ def verify_and_store(
 ) -> tuple[WebhookResult, bool]:
     """Both blocking steps in one trip to a worker thread (each trip costs the answer time)."""
     received_at = utcnow()
-    result = receiver.receive(headers, body, received_at)
+    try:
+        result = receiver.receive(headers, body, received_at)
+        rejected.require_storable(result)
+    except WebhookInvalid as exc:
+        rejected.record(runtime.engine, connection, exc, body, received_at)
+        raise
     return result, inbox.accept(runtime.engine, connection, result, body, received_at)
 
 
 @router.post(
     "/webhooks/{connection}",
     response_model=WebhookAck,
-    responses=errors(400, 404, 413, 422, 503),
+    responses=errors(400, 401, 404, 413, 422, 503),
     summary="Receive a billing platform's webhook delivery",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the platform's event exactly as it signed it (read raw, not parsed "
+            "here, so the signature is checked over the bytes sent)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 async def receive_webhook(
-    connection: str,
+    connection: Text,
     request: Request,
     background: BackgroundTasks,
     runtime: RuntimeDep,
 ) -> WebhookAck:
     """Verified and stored: 200 at once (a repeated event id: 200, ignored). Bad signature: 400,
-    nothing stored. Applied after the answer."""
+    nothing stored. No credentials where the platform sends them only when challenged: 401 with
+    WWW-Authenticate. Authentic but not a valid event: 400, kept as a rejected delivery. Applied
+    after the answer."""
     configured = runtime.settings.connections.get(connection)
     if configured is None or not configured.enabled:
         state = "is disabled" if configured is not None else "does not exist"
         raise ApiError(404, "not_found", f"connection {connection!r} {state}")
     try:
-        body = await read_limited(request)
-    except ApiError as exc:
-        metrics.WEBHOOKS.labels(connection, exc.code).inc()
+        body = await request.body()  # the request gate limits its size (max_body_bytes)
+    except BodyTooLarge:
+        metrics.WEBHOOKS.labels(connection, "too_large").inc()
         raise
     receiver = _receiver(request, runtime, connection)
     try:
         result, new = await run_in_threadpool(
             verify_and_store, runtime, receiver, connection, request.headers, body
         )
+    except WebhookChallenge as exc:
+        metrics.WEBHOOKS.labels(connection, "challenged").inc()
+        raise ApiError(401, "webhook_unauthenticated", str(exc), headers=exc.headers) from None
+    except WebhookInvalid as exc:
+        metrics.WEBHOOKS.labels(connection, "invalid").inc()
+        raise ApiError(
+            400,
+            "webhook_invalid",
+            f"the delivery is authentic but not a valid event: {exc.reason}",
+            fix="nothing to resend: it is kept under GET /v1/admin/webhooks/rejected for review",
+        ) from None
     except WebhookRejected as exc:
         metrics.WEBHOOKS.labels(connection, "rejected").inc()
         raise ApiError(400, "webhook_rejected", str(exc)) from None

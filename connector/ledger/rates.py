@@ -19,16 +19,30 @@ from connector.store.tables import burn_rates
 from connector.timeutil import require_aware, utcnow
 
 MAX_DECIMALS = 6
+MAX_RATE = 10**12  # exclusive: with six decimals, at most 18 digits, exact on every database
+MAX_BIGINT = 2**63 - 1  # the ledger's 64-bit integer columns (units, credits)
 
 
 def parse_rate(text: str) -> Decimal:
-    """A positive decimal with at most six decimals, e.g. '10', '0.5', '0.002'."""
+    """A positive decimal below MAX_RATE with at most six decimals, e.g. '10', '0.5', '0.002'.
+
+    A rate is stored as exact decimal text; bounding both ends of it keeps that text short and
+    the same on SQLite and PostgreSQL, instead of one database refusing what the other keeps.
+    """
     try:
         value = Decimal(str(text).strip())
     except InvalidOperation:
-        raise InvalidInput("credits_per_unit", f"{text!r} is not a decimal number") from None
+        raise InvalidInput(
+            "credits_per_unit", f"{text!r} is not a decimal number", "send e.g. '0.5'"
+        ) from None
     if not value.is_finite() or value <= 0:
         raise InvalidInput("credits_per_unit", f"{text!r} is not a positive number")
+    if value >= MAX_RATE:
+        raise InvalidInput(
+            "credits_per_unit",
+            f"{text!r} is too large",
+            f"send less than {MAX_RATE:,} credits per unit",
+        )
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
         raise InvalidInput(
@@ -38,8 +52,21 @@ def parse_rate(text: str) -> Decimal:
 
 
 def credits_for(units: int, credits_per_unit: str) -> int:
-    """Credits a burn of ``units`` costs: exact product, rounded up to whole credits."""
-    return math.ceil(units * Fraction(credits_per_unit))
+    """Credits a burn of ``units`` costs: exact product, rounded up to whole credits.
+
+    Refused when the units or the credits would not fit the ledger's 64-bit columns.
+    """
+    if units > MAX_BIGINT:
+        raise InvalidInput("units", f"{units} is too large", f"burn at most {MAX_BIGINT} units")
+    credits = math.ceil(units * Fraction(credits_per_unit))
+    if credits > MAX_BIGINT:
+        raise InvalidInput(
+            "units",
+            f"{units} units at {credits_per_unit} credits each cost {credits} credits, "
+            f"more than one burn can hold ({MAX_BIGINT})",
+            "split the burn into smaller ones",
+        )
+    return credits
 
 
 def _require_action(action: str) -> str:

@@ -54,16 +54,20 @@ class Ledger:
         try:
             return self.burn(req)
         except Conflict:
-            with self.engine.connect() as conn:
-                first = conn.execute(
-                    select(burns_table.c.occurred_at).where(
-                        burns_table.c.account_id == req.account_id,
-                        burns_table.c.idempotency_key == req.idempotency_key,
-                    )
-                ).scalar()
-            if first is None:
-                raise
-            return self.burn(dataclasses.replace(req, occurred_at=first))
+            return self.replay_undated(req)
+
+    def replay_undated(self, req: BurnRequest) -> BurnResult:
+        """The burn already stored under ``req``'s key, compared at the date it was given."""
+        with self.engine.connect() as conn:
+            first = conn.execute(
+                select(burns_table.c.occurred_at).where(
+                    burns_table.c.account_id == req.account_id,
+                    burns_table.c.idempotency_key == req.idempotency_key,
+                )
+            ).scalar()
+        if first is None:
+            raise Conflict(f"idempotency key {req.idempotency_key!r} conflicts with another burn")
+        return self.burn(dataclasses.replace(req, occurred_at=first))
 
     def burn_batch(self, requests: Sequence[BurnRequest]) -> list[BatchOutcome]:
         policies = {}

@@ -9,9 +9,10 @@ to an API key must not print the key).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 
 from connector.errors import InvalidInput
 
@@ -46,3 +47,30 @@ def load_adapter_settings(
         raise InvalidInput(
             ", ".join(dict.fromkeys(fields)), "; ".join(problems), "; ".join(advice)
         ) from None
+
+
+def _date_or_instant(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str) and len(value) == 10:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("has no timezone")
+    return value.astimezone(UTC)
+
+
+BackfillFrom = Annotated[datetime, BeforeValidator(_date_or_instant), AfterValidator(_aware_utc)]
+"""A ``backfill_from`` setting: an ISO date (midnight UTC) or an aware instant, kept in UTC."""
+
+
+def require_setting(
+    settings: BaseModel, field: str, purpose: str, fixes: Mapping[str, str]
+) -> None:
+    """Refuse a connection that lacks what ``purpose`` needs, naming the missing key."""
+    value = getattr(settings, field)
+    if value is None or value == ():
+        raise InvalidInput(field, f"is required for {purpose}", fixes.get(field, ""))

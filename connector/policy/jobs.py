@@ -259,7 +259,7 @@ def deliver_alerts(
             now = utcnow()
             status: AlertStatus | None
             try:
-                deliver(alert, notify_url, http)
+                deliver(alert, notify_url, http, secret=runtime.settings.notify_signing_secret)
                 status, outcome = AlertStatus.DELIVERED, "delivered" if notify_url else "logged"
             except DeliveryFailed as exc:
                 late = now - alert.created_at >= ALERT_RETRY_WINDOW

@@ -174,8 +174,9 @@ class Runtime:
             raise InvalidInput("sink", f"{platform} has no journal sink")
         if platform == "files":
             options.setdefault("dir", str(self.settings.output_dir / "journal"))
-        else:  # a book with ids of its own gets them from the GL tables of the mappings
-            options.setdefault("name", name)
+        else:  # a book the GL tables give ids of its own gets them, and its name
             books = self.mappings.current.sink_books(name, platform)
-            options.setdefault("gl_books", [b.model_dump(by_alias=True) for b in books])
+            if books:
+                options.setdefault("name", name)
+                options.setdefault("gl_books", [b.model_dump(by_alias=True) for b in books])
         return spec.sink(options)

@@ -15,7 +15,6 @@ import copy
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
@@ -29,7 +28,7 @@ BASE = f"https://{HOST}/api/v2"
 API_KEY = "test_cbK3yF0rT3sts0nly"
 NOW = datetime(2026, 1, 10, tzinfo=UTC)
 
-Json = dict[str, Any]
+Json = p.Json
 Interceptor = Callable[[httpx.Request, int], httpx.Response | None]
 
 # listing -> the key of each list entry

@@ -135,7 +135,7 @@ def test_a_refill_in_a_currency_the_connection_does_not_bill_is_refused(
 def test_bad_refill_requests_name_the_field(
     charger: ChargebeeCharger, change: dict[str, object], field: str
 ) -> None:
-    request = RefillRequest(**{**REFILL.__dict__, **change})  # type: ignore[arg-type]
+    request = RefillRequest(**{**REFILL.__dict__, **change})
 
     with pytest.raises(InvalidInput) as caught:
         charger.charge(request)

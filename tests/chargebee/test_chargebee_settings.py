@@ -60,7 +60,7 @@ def test_secrets_never_show() -> None:
 
 def test_a_source_needs_a_backfill_date_and_a_site_or_base_url() -> None:
     with pytest.raises(InvalidInput, match="backfill_from"):
-        ChargebeeSource(ChargebeeSettings(api_key="k", site="acme"))  # type: ignore[arg-type]
+        ChargebeeSource(ChargebeeSettings(api_key="k", site="acme"))
     with pytest.raises(InvalidInput, match="site"):
         ChargebeeSource(load_settings({"api_key": "k", "backfill_from": "2026-01-01"}))
 

@@ -3,7 +3,7 @@ saves its cursor and resumes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -30,8 +30,12 @@ def sync(source: ChargebeeSource, cursor: dict[str, Any] | None = None) -> list[
     return [event for page in source.pages(cursor) for event in page.events]
 
 
-def of_kind(events: list[CanonicalEvent], kind: type) -> list[Any]:
-    return [e for e in events if type(e) is kind]
+E = TypeVar("E")
+
+
+def of_kind(events: list[CanonicalEvent], kind: type[E]) -> list[E]:
+    """The events of exactly ``kind``: a CreditNote is not counted among the Refunds."""
+    return [e for e in events if isinstance(e, kind) and type(e) is kind]
 
 
 def test_a_paid_invoice_becomes_one_purchase_per_item_price_line(
@@ -71,6 +75,7 @@ def test_tax_inclusive_lines_leave_the_tax_out_of_net(
 
     [purchase] = sync(source)
 
+    assert isinstance(purchase, Purchase)
     assert (purchase.net_amount, purchase.tax_amount) == (10_000, 800)
 
 
@@ -83,6 +88,7 @@ def test_zero_decimal_amounts_are_already_minor_units(
 
     [purchase] = sync(source)
 
+    assert isinstance(purchase, Purchase)
     assert (purchase.currency, purchase.net_amount) == ("JPY", 1_500)
 
 
@@ -95,8 +101,10 @@ def test_the_customer_is_read_once_when_invoices_carry_no_email(
     for n in range(3):
         fake.add("invoices", p.invoice(f"inv_{n}", lines=[p.line_item(f"li_{n}")]))
 
-    purchases = sync(source)
+    events = sync(source)
+    purchases = of_kind(events, Purchase)
 
+    assert purchases == events
     assert {e.customer.email for e in purchases} == {"grace@example.com"}
     assert purchases[0].customer.name == "Grace Hopper"
     assert len(fake.requests_to("/customers/cust_1")) == 1
@@ -125,9 +133,9 @@ def test_listings_ask_for_updated_at_windows_sorted_ascending_100_a_page(
     assert paid["status[is]"] == "paid"
     assert paid["sort_by[asc]"] == "updated_at"
     assert paid["limit"] == "100"
-    backfill = int(
-        ChargebeeSettings.model_validate({"backfill_from": "2026-01-01"}).backfill_from.timestamp()
-    )  # type: ignore[union-attr]
+    backfill_from = ChargebeeSettings.model_validate({"backfill_from": "2026-01-01"}).backfill_from
+    assert backfill_from is not None
+    backfill = int(backfill_from.timestamp())
     assert int(paid["updated_at[after]"]) == backfill - 1
     assert int(paid["updated_at[before]"]) == int(NOW.timestamp()) + 1
     [refunds] = fake.list_calls("transactions")

@@ -96,8 +96,8 @@ def test_an_authenticated_body_that_is_no_v2_event_is_rejected(
 def test_handled_events_name_the_object_to_reread(
     receiver: ChargebeeReceiver,
     event_type: str,
-    content: dict,
-    hint: str,  # type: ignore[type-arg]
+    content: p.Json,
+    hint: str,
 ) -> None:
     result = receiver.receive(basic("chargebee", "old-password-1"), body(event_type, content), NOW)
 

@@ -8,22 +8,14 @@ adapter is held to every contract it can keep, and none is skipped.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import respx
 
 from connector.ports import adapter, available_platforms
-from tests.contract.harness import harness_module
-
-HERE = Path(__file__).parent
-for platform_tests in ("stripe", "chargebee"):  # their stand-ins are plain modules there
-    folder = str(HERE.parent / platform_tests)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+from tests.contract.harness import Harness, harness_module
 
 
 def _remote(platform: str) -> bool:
@@ -34,7 +26,7 @@ def _remote(platform: str) -> bool:
         return True
 
 
-CAPABLE = {
+CAPABLE: dict[str, Callable[[str], bool]] = {
     "harness": lambda platform: adapter(platform).source is not None,
     "receiving": lambda platform: adapter(platform).receiver is not None,
     "remote": lambda platform: adapter(platform).source is not None and _remote(platform),
@@ -54,20 +46,21 @@ def router() -> Iterator[respx.MockRouter]:
         yield mock
 
 
-def _make(platform: str, router: respx.MockRouter, tmp_path: Path) -> Any:
-    return harness_module(platform).make(router, tmp_path)
+def _make(platform: str, router: respx.MockRouter, tmp_path: Path) -> Harness:
+    make: Callable[[respx.MockRouter, Path], Harness] = harness_module(platform).make
+    return make(router, tmp_path)
 
 
 @pytest.fixture
-def harness(platform: str, router: respx.MockRouter, tmp_path: Path) -> Any:
+def harness(platform: str, router: respx.MockRouter, tmp_path: Path) -> Harness:
     return _make(platform, router, tmp_path)
 
 
 @pytest.fixture
-def receiving(platform: str, router: respx.MockRouter, tmp_path: Path) -> Any:
+def receiving(platform: str, router: respx.MockRouter, tmp_path: Path) -> Harness:
     return _make(platform, router, tmp_path)
 
 
 @pytest.fixture
-def remote(platform: str, router: respx.MockRouter, tmp_path: Path) -> Any:
+def remote(platform: str, router: respx.MockRouter, tmp_path: Path) -> Harness:
     return _make(platform, router, tmp_path)

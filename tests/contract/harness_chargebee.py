@@ -17,7 +17,7 @@ from adapters.chargebee.source import ChargebeeSource
 from connector.platform.retry import RetryPolicy
 from connector.ports import PurchaseSource
 from tests.chargebee.chargebee_fake import API_KEY, NOW, SITE, FakeChargebee, failing
-from tests.contract.harness import Delivery
+from tests.contract.harness import Delivery, Harness
 
 REMOTE = True  # reached over HTTP
 
@@ -86,5 +86,5 @@ class ChargebeeHarness:
         return len(self.fake.requests)
 
 
-def make(router: respx.MockRouter, folder: Path) -> ChargebeeHarness:
+def make(router: respx.MockRouter, folder: Path) -> Harness:
     return ChargebeeHarness(router)

@@ -11,9 +11,9 @@ import respx
 from adapters.files.source import FilesSource
 from connector.platform.retry import RetryPolicy
 from connector.ports import PurchaseSource
-from tests.contract.harness import Delivery
+from tests.contract.harness import Delivery, Harness
 
-REMOTE = False  # reached over HTTP
+REMOTE = False  # read from a folder, not over HTTP
 
 PAGE_SIZE = 100
 
@@ -73,5 +73,5 @@ class FilesHarness:
         return 0
 
 
-def make(router: respx.MockRouter, folder: Path) -> FilesHarness:
+def make(router: respx.MockRouter, folder: Path) -> Harness:
     return FilesHarness(folder)

@@ -9,14 +9,14 @@ from typing import Any
 
 import httpx
 import respx
-import stripe_payloads as p
 
+import tests.stripe.stripe_payloads as p
 from adapters.stripe.client import PAGE_LIMIT
 from adapters.stripe.settings import load_settings
 from adapters.stripe.source import StripeSource
 from connector.platform.retry import RetryPolicy
 from connector.ports import PurchaseSource
-from tests.contract.harness import Delivery
+from tests.contract.harness import Delivery, Harness
 from tests.stripe.stripe_fake import API_KEY, NOW, FakeStripe
 
 REMOTE = True  # reached over HTTP
@@ -89,5 +89,5 @@ class StripeHarness:
         return len(self.fake.requests)
 
 
-def make(router: respx.MockRouter, folder: Path) -> StripeHarness:
+def make(router: respx.MockRouter, folder: Path) -> Harness:
     return StripeHarness(router)

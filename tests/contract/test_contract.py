@@ -17,12 +17,13 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine, delete, select
 
 from connector.api.drain import Drainer
+from connector.events import CanonicalEvent
 from connector.platform.retry import PlatformRequestFailed, RetryPolicy
 from connector.ports import Page, PurchaseSource, available_platforms
 from connector.runtime import Runtime
@@ -32,8 +33,11 @@ from connector.sync import inbox
 from connector.sync.engine import RunSummary, pull
 from connector.sync.exceptions import retry_exceptions
 from connector.sync.tables import webhook_inbox
-from tests.contract.harness import harness_module
+from tests.contract.harness import Harness, harness_module
 from tests.sync_helpers import runtime_for
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 class Crash(Exception):
@@ -54,7 +58,7 @@ class CrashAfter:
                 raise Crash
             yield page
 
-    def fetch_objects(self, object_ids: list[str]) -> list[Any]:
+    def fetch_objects(self, object_ids: list[str]) -> list[CanonicalEvent]:
         return self._source.fetch_objects(object_ids)
 
 
@@ -102,14 +106,14 @@ def sync(runtime: Runtime, connection: str, source: PurchaseSource) -> int:
     return summary.pages
 
 
-def connected(harness: Any, db_url: str, tmp_path: Path) -> Runtime:
+def connected(harness: Harness, db_url: str, tmp_path: Path) -> Runtime:
     """A runtime on the test database with one connection, to the harness's stand-in."""
     connection = Connection(platform=harness.platform, settings=harness.connection_settings())
     return runtime_for(db_url, tmp_path, connections={harness.platform: connection})
 
 
 @pytest.fixture
-def runtime(db_url: str, tmp_path: Path, harness: Any) -> Iterator[Runtime]:
+def runtime(db_url: str, tmp_path: Path, harness: Harness) -> Iterator[Runtime]:
     rt = connected(harness, db_url, tmp_path)
     yield rt
     rt.engine.dispose()
@@ -121,7 +125,7 @@ def test_every_platform_has_a_harness() -> None:
         assert callable(module.make) and isinstance(module.REMOTE, bool), platform
 
 
-def test_applying_a_sync_twice_changes_nothing(harness: Any, runtime: Runtime) -> None:
+def test_applying_a_sync_twice_changes_nothing(harness: Harness, runtime: Runtime) -> None:
     harness.seed(harness.page_size * 2 + 10)
     pages = sync(runtime, harness.platform, harness.source())
     once = snapshot(runtime.engine)
@@ -136,7 +140,7 @@ def test_applying_a_sync_twice_changes_nothing(harness: Any, runtime: Runtime) -
     assert snapshot(runtime.engine) == once
 
 
-def test_a_run_resumes_after_a_crash_at_any_page(harness: Any, runtime: Runtime) -> None:
+def test_a_run_resumes_after_a_crash_at_any_page(harness: Harness, runtime: Runtime) -> None:
     harness.seed(harness.page_size * 2 + 10)
     total = sync(runtime, harness.platform, harness.source())
     expected = snapshot(runtime.engine)
@@ -153,7 +157,9 @@ def test_a_run_resumes_after_a_crash_at_any_page(harness: Any, runtime: Runtime)
 
 
 @pytest.fixture
-def served(receiving: Any, db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Runtime, Any]]:
+def served(
+    receiving: Harness, db_url: str, tmp_path: Path
+) -> Iterator[tuple[Harness, Runtime, TestClient]]:
     from fastapi.testclient import TestClient
 
     from connector.api import create_app
@@ -176,7 +182,7 @@ def _inbox(runtime: Runtime) -> list[tuple[str, str]]:
 
 
 def test_a_forged_delivery_is_refused_and_nothing_is_stored(
-    served: tuple[Any, Runtime, Any],
+    served: tuple[Harness, Runtime, TestClient],
 ) -> None:
     harness, runtime, client = served
     headers, body = harness.forged()
@@ -191,7 +197,7 @@ def test_a_forged_delivery_is_refused_and_nothing_is_stored(
 
 
 def test_duplicated_and_reordered_deliveries_end_in_the_same_state(
-    served: tuple[Any, Runtime, Any],
+    served: tuple[Harness, Runtime, TestClient],
 ) -> None:
     harness, runtime, client = served
     deliveries = harness.deliveries()
@@ -225,7 +231,7 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def test_429_is_retried_waiting_what_retry_after_asks(remote: Any) -> None:
+def test_429_is_retried_waiting_what_retry_after_asks(remote: Harness) -> None:
     sleeps = Sleeps()
     remote.seed(1)
     remote.fail_requests(429, times=2, retry_after=2.5)
@@ -238,7 +244,7 @@ def test_429_is_retried_waiting_what_retry_after_asks(remote: Any) -> None:
 
 
 @pytest.mark.parametrize("status", [500, 503])
-def test_5xx_retries_are_bounded(remote: Any, status: int) -> None:
+def test_5xx_retries_are_bounded(remote: Harness, status: int) -> None:
     sleeps = Sleeps()
     remote.seed(1)
     remote.fail_requests(status, times=1_000)

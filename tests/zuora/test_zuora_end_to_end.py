@@ -24,7 +24,7 @@ from connector.settings import Connection
 from connector.sync.engine import run_sync
 from tests.sync_helpers import runtime_for
 from tests.zuora.test_zuora_payload_shapes import conversation_problems
-from tests.zuora.zuora_fake import ZuoraFake, zuora_settings
+from tests.zuora.zuora_fake import ZuoraFake, connection_settings, zuora_settings
 from tests.zuora.zuora_payloads import (
     ACCOUNT,
     credit_memo,
@@ -41,8 +41,7 @@ MARCH_STAMP = "2026-02-20T09:00:00.000+00:00"
 
 @pytest.fixture
 def runtime(db_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    raw = zuora_settings().model_dump(mode="json")
-    raw["client_secret"] = "Zb7rT2xQm9LpW4sVn8Kd3Hf6Jc1Ya5Ue0Go"
+    raw = connection_settings()
     rt = runtime_for(
         db_url, tmp_path, connections={"zuora": Connection(platform="zuora", settings=raw)}
     )

@@ -29,6 +29,7 @@ from tests.zuora.zuora_fake import (
     basic_header,
     callout,
     callout_body,
+    connection_settings,
     zuora_settings,
 )
 from tests.zuora.zuora_payloads import invoice
@@ -176,9 +177,7 @@ def test_a_receiver_needs_its_credentials() -> None:
 
 @pytest.fixture
 def runtime(db_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    raw = zuora_settings().model_dump(mode="json")
-    raw["client_secret"] = "Zb7rT2xQm9LpW4sVn8Kd3Hf6Jc1Ya5Ue0Go"
-    raw["callout_credentials"] = [{"user": CALLOUT_USER, "password": CALLOUT_PASSWORD}]
+    raw = connection_settings()
     rt = make_runtime(
         db_url, tmp_path, connections={"zuora": Connection(platform="zuora", settings=raw)}
     )

@@ -57,8 +57,9 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def zuora_settings(**overrides: Any) -> ZuoraSettings:
-    """A connection to the stand-in, with callout credentials and the usage unit set."""
+def connection_settings(**overrides: Any) -> dict[str, Any]:
+    """A connection's raw settings (as a config file holds them) that reach the stand-in, with
+    callout credentials and the usage unit set."""
     raw: dict[str, Any] = {
         "base_url": BASE,
         "client_id": CLIENT_ID,
@@ -68,7 +69,12 @@ def zuora_settings(**overrides: Any) -> ZuoraSettings:
         "usage_uom": "credits",
     }
     raw.update(overrides)
-    return ZuoraSettings.model_validate(raw)
+    return raw
+
+
+def zuora_settings(**overrides: Any) -> ZuoraSettings:
+    """:func:`connection_settings`, validated."""
+    return ZuoraSettings.model_validate(connection_settings(**overrides))
 
 
 OBJECTS = (

@@ -1,7 +1,9 @@
 """Journal entries as creditsync produces them and as sinks hold them.
 
 An entry balances (debits = credits) by construction; its id is deterministic so that posting it
-anywhere is idempotent on that id.
+anywhere is idempotent on that id. It names the legal entity that books it (an ERP's subsidiary)
+and may carry dimensions (department, class, location): on the entry for every line, and on a
+line for that line alone.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from connector.events import Currency
+from mappings.gl import Dimensions as Dimensions  # a mapping's dimensions, as entries carry them
 
 
 class EntryKind(StrEnum):
@@ -30,6 +33,9 @@ class JournalLine(BaseModel):
     debit: StrictInt = Field(default=0, ge=0)
     credit: StrictInt = Field(default=0, ge=0)
     memo: str = ""
+    dimensions: Dimensions | None = Field(
+        default=None, description="this line's own; else the entry's"
+    )
 
     @model_validator(mode="after")
     def _one_side(self) -> Self:
@@ -48,6 +54,12 @@ class JournalEntry(BaseModel):
     currency: Currency
     lines: tuple[JournalLine, ...] = Field(min_length=2)
     memo: str = ""
+    entity: str | None = Field(
+        default=None, description="legal entity from the mapping (None: the only one)"
+    )
+    dimensions: Dimensions | None = Field(
+        default=None, description="for every line without its own"
+    )
     late: bool = Field(default=False, description="consumption from a period closed before it")
     pool_ids: tuple[int, ...] = ()
     source_keys: tuple[str, ...] = ()
@@ -66,6 +78,10 @@ class JournalEntry(BaseModel):
     def total(self) -> int:
         return sum(line.debit for line in self.lines)
 
+    def line_dimensions(self, line: JournalLine) -> Dimensions:
+        """What a line is booked under: its own dimensions over the entry's."""
+        return (line.dimensions or Dimensions()).over(self.dimensions)
+
 
 class PostedEntry(BaseModel):
     """What a sink says it holds: read back for reconciliation."""
@@ -78,3 +94,4 @@ class PostedEntry(BaseModel):
     entry_date: date
     currency: Currency
     lines: tuple[JournalLine, ...]
+    entity: str | None = None

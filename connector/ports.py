@@ -91,12 +91,25 @@ class WebhookReceiver(Protocol):
         ...
 
 
+class EntryBlocked(Exception):
+    """The book refuses an entry until a person acts, typically because its period is closed
+    or locked there. Waiting does not help, so it is not retried: the entry stays in the outbox
+    as blocked with the book's message, until it is re-dated (``creditsync post --redate-to``)
+    or the period is reopened in the book (``creditsync post --retry-failed``)."""
+
+    def __init__(self, message: str, period: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.period = period
+
+
 @runtime_checkable
 class JournalSink(Protocol):
     name: str
 
     def post(self, entry: JournalEntry) -> str:
-        """Post ``entry`` idempotently (key = entry.id) and return the sink's own id for it."""
+        """Post ``entry`` idempotently (key = entry.id) and return the sink's own id for it;
+        raise EntryBlocked when the book refuses it until a person acts."""
         ...
 
     def posted(self, period: str) -> list[PostedEntry]:

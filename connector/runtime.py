@@ -26,12 +26,12 @@ from connector.ports import (
 )
 from connector.settings import Connection, Settings, get_settings
 from connector.store.engine import make_engine
+from connector.store.mapping_versions import load_version
 from connector.store.migrate import is_current, upgrade
 from connector.store.reading import read_only
 from mappings.gl import GLAccounts
 from mappings.holder import MappingStore
 from mappings.model import MappingSet
-from mappings.registry_store import load_version
 
 
 @dataclass
@@ -143,18 +143,45 @@ class Runtime:
             raise InvalidInput("platform", f"{connection.platform} cannot bill usage")
         return spec.usage(self._factory_settings(connection))
 
+    def _sink_connection(self, name: str) -> str | None:
+        """The connection a sink name means: itself, or the only connection of that platform
+        (``files`` is the embedded sink and needs none)."""
+        if name in self.settings.connections:
+            return name
+        if name == "files":
+            return None
+        named = [n for n, c in self.settings.connections.items() if c.platform == name]
+        if len(named) > 1:
+            raise InvalidInput(
+                "sink", f"{len(named)} {name} connections", f"name one: {', '.join(named)}"
+            )
+        return named[0] if named else None
+
     def sink(self, name: str) -> JournalSink:
-        """A journal sink by adapter name (``files``) or by connection name."""
+        """A journal sink by connection name, by adapter name (``files``), or by the platform
+        of the one connection that has it (``netsuite``)."""
         if name not in self._sinks:
-            if name in self.settings.connections:
-                connection = self.settings.connections[name]
-                platform, options = connection.platform, dict(connection.settings)
-            else:
-                platform, options = name, {}
-            spec = adapter(platform)
-            if spec.sink is None:
-                raise InvalidInput("sink", f"{platform} has no journal sink")
-            if platform == "files":
-                options.setdefault("dir", str(self.settings.output_dir / "journal"))
-            self._sinks[name] = spec.sink(options)
+            chosen = self._sink_connection(name)
+            key = chosen or name
+            if key not in self._sinks:
+                self._sinks[key] = self._new_sink(key, chosen)
+            self._sinks[name] = self._sinks[key]
         return self._sinks[name]
+
+    def _new_sink(self, name: str, connection_name: str | None) -> JournalSink:
+        if connection_name is not None:
+            connection = self.settings.connections[connection_name]
+            platform, options = connection.platform, dict(connection.settings)
+        else:
+            platform, options = name, {}
+        spec = adapter(platform)
+        if spec.sink is None:
+            raise InvalidInput("sink", f"{platform} has no journal sink")
+        if platform == "files":
+            options.setdefault("dir", str(self.settings.output_dir / "journal"))
+        else:  # a book the GL tables give ids of its own gets them, and its name
+            books = self.mappings.current.sink_books(name, platform)
+            if books:
+                options.setdefault("name", name)
+                options.setdefault("gl_books", [b.model_dump(by_alias=True) for b in books])
+        return spec.sink(options)

@@ -21,12 +21,6 @@ class MappingStore:
         self._lock = threading.Lock()
         self._current = load_mappings(self.paths)
 
-    @classmethod
-    def from_settings(cls) -> MappingStore:
-        from connector.settings import get_settings
-
-        return cls(get_settings().mapping_paths)
-
     @property
     def current(self) -> MappingSet:
         return self._current

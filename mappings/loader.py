@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from connector.errors import CreditsyncError
-from mappings.gl import GLAccounts
+from mappings.gl import GLDefault
 from mappings.model import (
     CatalogEntry,
     Defaults,
@@ -83,7 +83,7 @@ class _Parts:
     catalog: list[tuple[CatalogEntry, Origin]] = field(default_factory=list)
     gl: list[tuple[GLRule, Origin]] = field(default_factory=list)
     plans: list[tuple[Plan, Origin]] = field(default_factory=list)
-    gl_default: tuple[GLAccounts, Origin] | None = None
+    gl_default: tuple[GLDefault, Origin] | None = None
     defaults: tuple[Defaults, Origin] | None = None
 
 
@@ -180,7 +180,7 @@ def _read_file(path: Path, parts: _Parts, errors: _Errors) -> None:
             parts.gl.append((rule, Origin(name, label, errors.seq)))
     if "gl_default" in data:
         errors.seq += 1
-        accounts = _validate(GLAccounts, data["gl_default"], name, "gl_default", errors)
+        accounts = _validate(GLDefault, data["gl_default"], name, "gl_default", errors)
         if accounts is not None:
             if parts.gl_default is not None:
                 errors.add(_again(name, "gl_default", parts.gl_default[1]))
@@ -259,6 +259,7 @@ def _cross_file_errors(parts: _Parts) -> list[tuple[int, MappingError]]:
         "catalog": [origin for _, origin in parts.catalog],
         "gl": [origin for _, origin in parts.gl],
         "plans": [origin for _, origin in parts.plans],
+        "gl_default": [parts.gl_default[1]] if parts.gl_default else [],
         "defaults": [parts.defaults[1]] if parts.defaults else [],
     }
     problems = consistency_problems(

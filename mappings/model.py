@@ -29,11 +29,10 @@ from pydantic import (
 )
 
 from connector.errors import InvalidInput
-from connector.ledger.models import BreakageMethod, PoolKind
-from connector.ledger.order import DEFAULT_POLICY, POLICIES
+from connector.kinds import DEFAULT_POLICY, POLICY_NAMES, BreakageMethod, PoolKind
 from connector.money import normalize_currency
 from mappings.expiry import NONE, Expiry, parse_expiry
-from mappings.gl import GLAccounts
+from mappings.gl import GLAccounts, GLDefault, SinkBook
 
 
 def _currency(value: object) -> str:
@@ -178,14 +177,11 @@ class CatalogEntry(BaseModel):
         return self._expiry
 
 
-class GLRule(GLAccounts):
+class GLRule(GLDefault):
     """GL accounts for one currency, optionally only for one legal entity."""
 
     currency: Currency
     entity: Text | None = None
-
-    def accounts(self) -> GLAccounts:
-        return GLAccounts(**self.model_dump(include=set(GLAccounts.model_fields)))
 
 
 class AutoRefill(BaseModel):
@@ -217,9 +213,9 @@ class PlanBody(BaseModel):
     @field_validator("consumption_order")
     @classmethod
     def _known_policy(cls, value: str) -> str:
-        if value not in POLICIES:
+        if value not in POLICY_NAMES:
             raise ValueError(
-                f"unknown consumption-order policy {value!r}; one of {', '.join(POLICIES)}"
+                f"unknown consumption-order policy {value!r}; one of {', '.join(POLICY_NAMES)}"
             )
         return value
 
@@ -260,6 +256,29 @@ def _gl_index(rules: Iterable[GLRule]) -> dict[GLKey, GLAccounts]:
     return {(rule.currency, rule.entity): rule.accounts() for rule in rules}
 
 
+def _sink_problems(gl: Sequence[GLRule], gl_default: GLDefault | None) -> list[Problem]:
+    """A sink named in one GL table must be in all of them: an entry it cannot place would
+    wait in the outbox forever."""
+    tables: list[tuple[str, int, GLDefault]] = [("gl", i, rule) for i, rule in enumerate(gl)]
+    if gl_default is not None:
+        tables.append(("gl_default", 0, gl_default))
+    named = sorted({sink for _, _, table in tables for sink in table.sinks})
+    problems: list[Problem] = []
+    for section, i, table in tables:
+        for sink in named:
+            if sink not in table.sinks:
+                problems.append(
+                    Problem(
+                        section,
+                        i,
+                        f"sinks.{sink}",
+                        f"no {sink} accounts here while other GL tables have them; add a "
+                        f"[gl.sinks.{sink}] table with its ids for the five accounts",
+                    )
+                )
+    return problems
+
+
 def _resolve_gl(
     index: dict[GLKey, GLAccounts], default: GLAccounts | None, currency: str, entity: str | None
 ) -> GLAccounts | None:
@@ -271,7 +290,7 @@ def _resolve_gl(
 def consistency_problems(
     catalog: Sequence[CatalogEntry],
     gl: Sequence[GLRule],
-    gl_default: GLAccounts | None,
+    gl_default: GLDefault | None,
     plans: Sequence[Plan],
     defaults: Defaults,
 ) -> list[Problem]:
@@ -317,11 +336,13 @@ def consistency_problems(
             )
         else:
             seen_plans[plan.name] = i
+    problems.extend(_sink_problems(gl, gl_default))
     index = _gl_index(gl)
+    default = gl_default.accounts() if gl_default is not None else None
     names = ", ".join(sorted(seen_plans)) or "none defined"
     for i, entry in enumerate(catalog):
         for currency in entry.currencies:
-            if _resolve_gl(index, gl_default, currency, entry.entity) is None:
+            if _resolve_gl(index, default, currency, entry.entity) is None:
                 scope = currency + (f" and entity {entry.entity}" if entry.entity else "")
                 problems.append(
                     Problem(
@@ -362,7 +383,7 @@ class MappingSet(BaseModel):
 
     catalog: tuple[CatalogEntry, ...] = ()
     gl: tuple[GLRule, ...] = ()
-    gl_default: GLAccounts | None = None
+    gl_default: GLDefault | None = None
     plans: tuple[Plan, ...] = ()
     defaults: Defaults = Defaults()
 
@@ -370,6 +391,14 @@ class MappingSet(BaseModel):
     _gl: dict[GLKey, GLAccounts] = PrivateAttr()
     _plans: dict[str, Plan] = PrivateAttr()
     _version: str = PrivateAttr()
+
+    @field_validator("gl_default", mode="before")
+    @classmethod
+    def _plain_accounts(cls, value: Any) -> Any:
+        """Plain GLAccounts are a default with no sink ids."""
+        if isinstance(value, GLAccounts) and not isinstance(value, GLDefault):
+            return value.model_dump(by_alias=True)
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -408,7 +437,8 @@ class MappingSet(BaseModel):
     def gl_accounts(self, currency: str, entity: str | None = None) -> GLAccounts:
         """Entity-specific beats currency-level beats the default; NoGLAccounts when none."""
         code = normalize_currency(currency)
-        accounts = _resolve_gl(self._gl, self.gl_default, code, entity)
+        default = self.gl_default.accounts() if self.gl_default is not None else None
+        accounts = _resolve_gl(self._gl, default, code, entity)
         if accounts is None:
             scope = code + (f" and entity {entity}" if entity else "")
             raise NoGLAccounts(
@@ -417,6 +447,23 @@ class MappingSet(BaseModel):
                 f'add a [[gl]] table with currency = "{code}" or a [gl_default] table',
             )
         return accounts
+
+    def sink_books(self, *names: str) -> list[SinkBook]:
+        """Every GL table's ids in the first of ``names`` it has (a connection name, then its
+        platform), the default last; empty when no table names any of them."""
+        tables: list[tuple[str | None, str | None, GLDefault]] = [
+            (rule.currency, rule.entity, rule) for rule in self.gl
+        ]
+        if self.gl_default is not None:
+            tables.append((None, None, self.gl_default))
+        books: list[SinkBook] = []
+        for currency, entity, table in tables:
+            sink = next((table.sinks[n] for n in names if n in table.sinks), None)
+            if sink is not None:
+                books.append(
+                    SinkBook(currency=currency, entity=entity, accounts=table.accounts(), sink=sink)
+                )
+        return books
 
     def plan(self, name: str | None) -> Plan:
         """The named plan; None: the default plan (or the built-in one when none is set)."""
@@ -434,9 +481,16 @@ class MappingSet(BaseModel):
         return entry.breakage or self.defaults.breakage
 
 
+UNSET_WHEN_EMPTY: Final = ("dimensions", "line_dimensions", "sinks")
+
+
 def canonical_json(mappings: MappingSet) -> str:
     """The content as JSON with every list in key order, so equal content hashes equally."""
     data = mappings.model_dump(mode="json")
+    for table in [*data["gl"], data["gl_default"] or {}]:
+        for key in UNSET_WHEN_EMPTY:  # absent as before they existed: versions keep their hash
+            if key in table and not table[key]:
+                del table[key]
     data["catalog"].sort(key=lambda e: (e["platform"], e["item_id"]))
     data["gl"].sort(key=lambda r: (r["currency"], r["entity"] or ""))
     data["plans"].sort(key=lambda p: p["name"])

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, func, select, update
 
 from connector.errors import CreditsyncError, NotFound
 from connector.settings import EXAMPLE_MAPPINGS
+from connector.store.mapping_versions import load_version, record_version, recorded_versions
 from connector.store.tables import mapping_versions
 from mappings.holder import MappingStore
 from mappings.loader import MappingInvalid, load_mappings
-from mappings.registry_store import load_version, record_version, recorded_versions
 
 BASE = Path(__file__).parent / "data" / "mappings" / "base.toml"
 

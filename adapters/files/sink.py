@@ -24,13 +24,13 @@ from typing import Any, Final, Literal
 from pydantic import ValidationError
 
 from connector.errors import CreditsyncError, InvalidInput
-from connector.journal import JournalEntry, PostedEntry
+from connector.journal import Dimensions, JournalEntry, PostedEntry
 from connector.timeutil import utcnow
 
 Format = Literal["jsonl", "csv"]
 FORMATS: Final[tuple[Format, ...]] = ("jsonl", "csv")
 PERIOD: Final = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-CSV_COLUMNS: Final = (
+LEGACY_CSV_COLUMNS: Final = (
     "sink_id",
     "entry_id",
     "kind",
@@ -49,6 +49,14 @@ CSV_COLUMNS: Final = (
     "credit",
     "line_memo",
 )
+DIMENSIONS: Final = ("department", "class", "location")
+# entity and dimensions came later: files begun before keep their header and are still read
+CSV_COLUMNS: Final = (
+    *LEGACY_CSV_COLUMNS,
+    "entity",
+    *(f"entry_{name}" for name in DIMENSIONS),
+    *(f"line_{name}" for name in DIMENSIONS),
+)
 
 
 class SinkFileCorrupt(CreditsyncError):
@@ -66,6 +74,7 @@ class _Scan:
     stored: list[Stored]
     consumed: int  # bytes up to the end of the last complete entry
     lines: int  # physical lines in those bytes
+    columns: tuple[str, ...] = CSV_COLUMNS  # the header found (CSV)
 
 
 @dataclass
@@ -76,6 +85,7 @@ class _Index:
     size: int = 0
     lines: int = 0
     ids: dict[str, str] = field(default_factory=dict)
+    columns: tuple[str, ...] = CSV_COLUMNS
 
 
 class FilesSink:
@@ -118,7 +128,7 @@ class FilesSink:
                 if entry.id in index.ids:
                     return index.ids[entry.id]
                 sink_id = f"files:{entry.period}:{len(index.ids) + 1:06d}"
-                payload = self._encode(entry, sink_id, header=index.size == 0)
+                payload = self._encode(entry, sink_id, header=index.size == 0, index=index)
                 os.lseek(fd, index.size, os.SEEK_SET)
                 view = memoryview(payload)
                 while view:
@@ -143,6 +153,7 @@ class FilesSink:
                 entry_date=stored.entry.entry_date,
                 currency=stored.entry.currency,
                 lines=stored.entry.lines,
+                entity=stored.entry.entity,
             )
             for stored in self.stored(period)
         ]
@@ -171,7 +182,9 @@ class FilesSink:
             self._indexes[period] = index
         if status.st_size > index.size:
             data = os.pread(fd, status.st_size - index.size, index.size)
-            scan = self._scan(data, index.lines, path, header=index.size == 0)
+            scan = self._scan(data, index.lines, path, index.size == 0, index.columns)
+            if index.size == 0:
+                index.columns = scan.columns
             for stored in scan.stored:
                 index.ids.setdefault(stored.entry.id, stored.sink_id)
             index.size += scan.consumed
@@ -180,7 +193,7 @@ class FilesSink:
                 os.ftruncate(fd, index.size)
         return index
 
-    def _encode(self, entry: JournalEntry, sink_id: str, header: bool) -> bytes:
+    def _encode(self, entry: JournalEntry, sink_id: str, header: bool, index: _Index) -> bytes:
         posted_at = utcnow().isoformat()
         if self.format == "jsonl":
             record = {
@@ -189,11 +202,21 @@ class FilesSink:
                 "entry": entry.model_dump(mode="json"),
             }
             return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        columns = CSV_COLUMNS if header else index.columns
+        if columns != CSV_COLUMNS and (entry.entity or entry.dimensions or _line_dimensions(entry)):
+            raise InvalidInput(
+                "format",
+                f"journal-{entry.period}.csv was begun without entity and dimension columns, "
+                f"and entry {entry.id} has them",
+                "move the file aside (post again and it is rewritten whole), or use jsonl",
+            )
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         if header:
             writer.writerow(CSV_COLUMNS)
         for number, line in enumerate(entry.lines, 1):
+            own = line.dimensions or Dimensions()
+            whole = entry.dimensions or Dimensions()
             writer.writerow(
                 (
                     sink_id,
@@ -213,14 +236,30 @@ class FilesSink:
                     line.debit or "",
                     line.credit or "",
                     line.memo,
+                    *(
+                        ()
+                        if columns != CSV_COLUMNS
+                        else (
+                            entry.entity or "",
+                            *_dimension_cells(whole),
+                            *_dimension_cells(own),
+                        )
+                    ),
                 )
             )
         return buffer.getvalue().encode()
 
-    def _scan(self, data: bytes, lines_before: int, path: Path, header: bool) -> _Scan:
+    def _scan(
+        self,
+        data: bytes,
+        lines_before: int,
+        path: Path,
+        header: bool,
+        columns: tuple[str, ...] = CSV_COLUMNS,
+    ) -> _Scan:
         if self.format == "jsonl":
             return _scan_jsonl(data, lines_before, path)
-        return _scan_csv(data, lines_before, path, header)
+        return _scan_csv(data, lines_before, path, header, columns)
 
 
 def _scan_jsonl(data: bytes, lines_before: int, path: Path) -> _Scan:
@@ -261,30 +300,33 @@ class _Lines:
         return self.data.find(b"\n", self.consumed) < 0
 
 
-def _scan_csv(data: bytes, lines_before: int, path: Path, header: bool) -> _Scan:
+def _scan_csv(
+    data: bytes, lines_before: int, path: Path, header: bool, columns: tuple[str, ...]
+) -> _Scan:
     source = _Lines(data)
     reader = csv.reader(iter(source), strict=True)
     stored: list[Stored] = []
     committed = (0, 0)  # (bytes, lines) after the last complete entry
     group: list[dict[str, str]] = []
+    found = columns
     try:
         if header:
             try:
-                columns = next(reader)
+                found = tuple(next(reader))
             except StopIteration:
                 return _Scan([], 0, 0)
-            if tuple(columns) != CSV_COLUMNS:
+            if found not in (CSV_COLUMNS, LEGACY_CSV_COLUMNS):
                 raise SinkFileCorrupt(
                     f"{path} line 1 is not the journal header ({','.join(CSV_COLUMNS)})"
                 )
             committed = (source.consumed, source.count)
         for cells in reader:
             line = lines_before + source.count
-            if len(cells) != len(CSV_COLUMNS):
+            if len(cells) != len(found):
                 raise SinkFileCorrupt(
-                    f"{path} line {line} has {len(cells)} cells, not {len(CSV_COLUMNS)}"
+                    f"{path} line {line} has {len(cells)} cells, not {len(found)}"
                 )
-            row = dict(zip(CSV_COLUMNS, cells, strict=True))
+            row = dict(zip(found, cells, strict=True))
             if (row["line_no"] == "1") != (not group) or (
                 group and row["entry_id"] != group[0]["entry_id"]
             ):
@@ -301,7 +343,20 @@ def _scan_csv(data: bytes, lines_before: int, path: Path, header: bool) -> _Scan
             raise SinkFileCorrupt(
                 f"{path} line {lines_before + source.count} is not valid CSV: {exc}"
             ) from None
-    return _Scan(stored, committed[0], committed[1])
+    return _Scan(stored, committed[0], committed[1], found)
+
+
+def _dimension_cells(dimensions: Dimensions) -> tuple[str, str, str]:
+    return (dimensions.department or "", dimensions.class_ or "", dimensions.location or "")
+
+
+def _dimensions(row: dict[str, str], prefix: str) -> dict[str, str] | None:
+    values = {name: row.get(f"{prefix}_{name}", "") for name in DIMENSIONS}
+    return {name: value for name, value in values.items() if value} or None
+
+
+def _line_dimensions(entry: JournalEntry) -> bool:
+    return any(line.dimensions for line in entry.lines)
 
 
 def _entry_from_rows(rows: list[dict[str, str]], path: Path, line: int) -> Stored:
@@ -316,6 +371,8 @@ def _entry_from_rows(rows: list[dict[str, str]], path: Path, line: int) -> Store
                 "currency": first["currency"],
                 "late": first["late"] == "true",
                 "memo": first["entry_memo"],
+                "entity": first.get("entity") or None,
+                "dimensions": _dimensions(first, "entry"),
                 "pool_ids": [int(p) for p in first["pool_ids"].split(";") if p],
                 "source_keys": [k for k in first["source_keys"].split(";") if k],
                 "lines": [
@@ -324,6 +381,7 @@ def _entry_from_rows(rows: list[dict[str, str]], path: Path, line: int) -> Store
                         "debit": int(row["debit"] or 0),
                         "credit": int(row["credit"] or 0),
                         "memo": row["line_memo"],
+                        "dimensions": _dimensions(row, "line"),
                     }
                     for row in rows
                 ],

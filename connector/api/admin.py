@@ -1,4 +1,5 @@
-"""The admin API (admin scope): burn rates, mappings, sync runs, exceptions, periods, scheduler.
+"""The admin API (admin scope): burn rates, mappings, sync runs, exceptions, periods, scheduler,
+journal entries a book refused.
 
 Operations change burn rates and reload mappings here without a release; finance closes periods.
 A sync started here runs in a worker thread: the answer waits up to ``wait`` seconds for it to
@@ -26,6 +27,7 @@ from connector.ledger.models import BurnRate
 from connector.ledger.rates import MAX_DECIMALS, MAX_RATE
 from connector.recognition.closing import close_period, list_periods
 from connector.recognition.periods import zone
+from connector.reconcile.redate import blocked
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
 from connector.sync.engine import RunRecord, RunSummary, claim, list_runs, run_sync
@@ -277,6 +279,30 @@ def post_close(period: Text, runtime: RuntimeDep, _caller: AdminCaller) -> Close
     with runtime.engine.begin() as conn:
         closed = close_period(conn, period, runtime.settings.timezone)
     return ClosedOut.model_validate(closed, from_attributes=True)
+
+
+class BlockedOut(BaseModel):
+    entry_id: str
+    sink: str
+    period: str = Field(description="the period the book refused")
+    message: str = Field(description="the book's own message")
+    since: datetime
+
+
+@router.get("/outbox/blocked", response_model=list[BlockedOut], responses=ADMIN_ERRORS)
+def get_blocked(
+    runtime: RuntimeDep, _caller: AdminCaller, sink: str | None = None
+) -> list[BlockedOut]:
+    """Journal entries a book refused until a person acts (its period is closed or locked
+    there), with the book's message. `creditsync post --redate-to YYYY-MM` re-dates them."""
+    with runtime.engine.connect() as conn:
+        found = blocked(conn, sink)
+    return [
+        BlockedOut(
+            entry_id=w.entry_id, sink=w.sink, period=w.period, message=w.message, since=w.updated_at
+        )
+        for w in found
+    ]
 
 
 @router.get("/scheduler", response_model=SchedulerOut, responses=ADMIN_ERRORS)

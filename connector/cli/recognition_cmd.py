@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,6 +22,7 @@ from connector.cli.common import (
     open_runtime,
 )
 from connector.cli.dry_run import rehearse
+from connector.errors import InvalidInput
 from connector.horizon import not_after_now, period_has_ended
 from connector.recognition.periods import parse_through, zone
 from connector.timeutil import utcnow
@@ -27,9 +30,11 @@ from connector.timeutil import utcnow
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from connector.ports import JournalSink
     from connector.recognition.closing import ClosedPeriod
     from connector.recognition.run import RecognitionRun
     from connector.reports.model import Report
+    from connector.runtime import Runtime
 
 periods_app = typer.Typer(
     help="Accounting periods: list them, close one (closing is final).", no_args_is_help=True
@@ -41,6 +46,7 @@ report_app = typer.Typer(
 FormatOption = Annotated[
     str, typer.Option("--format", "-f", help="table, csv, json or xlsx (xlsx needs --output)")
 ]
+SHOWN = 50
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="write to this file")]
 
 
@@ -184,17 +190,39 @@ def post_cmd(
         typer.Option(help="a journal sink (adapter or connection name); default: every configured"),
     ] = None,
     retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="also retry entries that failed before")
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="also retry entries that failed, or were blocked by a period since reopened",
+        ),
     ] = False,
+    redate_to: Annotated[
+        str | None,
+        typer.Option(
+            "--redate-to",
+            help="re-post the entries a book refused (closed period) into this open YYYY-MM",
+        ),
+    ] = None,
+    entry: Annotated[
+        list[str] | None,
+        typer.Option("--entry", help="with --redate-to: only this entry (repeatable)"),
+    ] = None,
 ) -> None:
-    """Post pending journal entries (idempotent on the entry id: safe to run again any time)."""
+    """Post pending journal entries (idempotent on the entry id: safe to run again any time).
+    Entries a book refuses (their period is closed there) are listed as blocked; --redate-to
+    moves them, and only then."""
     from connector.outbox.drain import drain
 
+    if entry and redate_to is None:
+        raise InvalidInput("entry", "names an entry to re-date", "add --redate-to YYYY-MM")
     runtime = open_runtime()
     names = [sink] if sink else list(runtime.settings.journal_sinks)
-    failed = 0
+    trouble = 0
     for name in names:
         target = runtime.sink(name)
+        if redate_to is not None:
+            trouble += _redate(runtime, target, redate_to, entry or ())
+            continue
         with Progress(
             TextColumn(f"posting to {name}"),
             BarColumn(),
@@ -210,10 +238,54 @@ def post_cmd(
             result = drain(runtime.engine, target, advance, retry_failed=retry_failed)
         console.print(f"{name}: {result.posted} posted, {result.failed} failed")
         for entry_id, error in list(result.errors.items())[:20]:
-            console.print(f"  [red]{entry_id}[/red]: {error}")
-        failed += result.failed
-    if failed:
+            console.print(f"  [red]{escape(entry_id)}[/red]: {escape(error)}")
+        trouble += result.failed + _show_blocked(runtime, name)
+    if trouble:
         raise typer.Exit(1)
+
+
+def _show_blocked(runtime: Runtime, sink: str) -> int:
+    """List what the book refused (now or before), with its message; how many."""
+    from connector.reconcile.redate import blocked
+
+    with runtime.engine.connect() as conn:
+        found = blocked(conn, sink)
+    if not found:
+        return 0
+    table = Table(title=f"{sink}: {len(found)} blocked (the book refused them)")
+    for column in ("entry", "period", "message"):
+        table.add_column(column)
+    for waiting in found[:SHOWN]:
+        table.add_row(waiting.entry_id, waiting.period, waiting.message)
+    console.print(table)
+    periods = sorted({w.period for w in found})
+    console.print(
+        f"re-date them into an open period with: creditsync post --sink {sink} "
+        f"--redate-to YYYY-MM (blocked periods: {', '.join(periods)})"
+    )
+    return len(found)
+
+
+def _redate(runtime: Runtime, target: JournalSink, period: str, only: Sequence[str]) -> int:
+    from connector.reconcile.redate import redate
+
+    today = utcnow().astimezone(runtime.settings.tz).date()
+    moved = redate(runtime.engine, target, period, today, only=only)
+    if not moved:
+        console.print(f"{target.name}: nothing blocked to re-date")
+        return 0
+    table = Table(title=f"{target.name}: re-dated into {period}")
+    for column in ("entry", "re-posted as", "date", "outcome"):
+        table.add_column(column)
+    for each in moved:
+        outcome = (
+            f"posted as {each.sink_id}"
+            if each.sink_id
+            else ("blocked: " if each.blocked else "failed: ") + (each.error or "")
+        )
+        table.add_row(each.original_id, each.entry.id, each.entry.entry_date.isoformat(), outcome)
+    console.print(table)
+    return sum(1 for each in moved if each.sink_id is None)
 
 
 def _emit(report: Report, fmt: str, output: Path | None) -> None:

@@ -7,14 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from connector.events import SourceKey
-
-
-class PoolKind(StrEnum):
-    PAID = "paid"
-    BONUS = "bonus"
-    PROMOTIONAL = "promotional"
-    ALLOWANCE = "allowance"
-    REFILL = "refill"
+from connector.kinds import BreakageMethod as BreakageMethod  # shared with the mapping model
+from connector.kinds import PoolKind as PoolKind
 
 
 class PoolStatus(StrEnum):
@@ -31,11 +25,6 @@ class EntryKind(StrEnum):
     VOID = "void"
     CLAWBACK = "clawback"
     ADJUST = "adjust"
-
-
-class BreakageMethod(StrEnum):
-    REMOTE = "remote"
-    PROPORTIONAL = "proportional"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Final
 
 from connector.errors import InvalidInput
+from connector.kinds import DEFAULT_POLICY as DEFAULT_POLICY  # named there for the mappings
 from connector.ledger.models import Pool, PoolKind
 
 # promotional, bonus, allowance first; paid and refill (money paid for them) last
@@ -55,7 +56,6 @@ POLICIES: Final[dict[str, Callable[[Pool], SortKey]]] = {
     "oldest_first": oldest_first,
     "free_first": free_first,
 }
-DEFAULT_POLICY: Final = "soonest_expiry"
 
 
 def policy(name: str | None) -> Callable[[Pool], SortKey]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -21,6 +22,20 @@ class Status(StrEnum):
     PENDING = "pending"
     POSTED = "posted"
     FAILED = "failed"
+    BLOCKED = "blocked"  # the book refuses it until a person acts (closed period, ...)
+    REDATED = "redated"  # replaced by a re-post into an open period (reconcile_repairs)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An entry that is not in the sink, and why."""
+
+    entry_id: str
+    sink: str
+    status: Status
+    period: str
+    message: str
+    updated_at: datetime
 
 
 def enqueue(conn: Connection, sink: str, now: datetime | None = None) -> int:
@@ -46,9 +61,13 @@ def enqueue(conn: Connection, sink: str, now: datetime | None = None) -> int:
 
 
 def retry_failed(conn: Connection, sink: str) -> int:
+    """Queue failed and blocked entries again (after a fix, or a period reopened in the book)."""
     result = conn.execute(
         update(journal_outbox)
-        .where(journal_outbox.c.sink == sink, journal_outbox.c.status == Status.FAILED.value)
+        .where(
+            journal_outbox.c.sink == sink,
+            journal_outbox.c.status.in_([Status.FAILED.value, Status.BLOCKED.value]),
+        )
         .values(status=Status.PENDING.value, updated_at=utcnow())
     )
     return int(result.rowcount or 0)
@@ -94,17 +113,70 @@ def mark_posted(
     )
 
 
-def mark_failed(conn: Connection, sink: str, entry_id: str, error: str, attempts: int) -> None:
+def mark_failed(
+    conn: Connection,
+    sink: str,
+    entry_id: str,
+    error: str,
+    attempts: int,
+    status: Status = Status.FAILED,
+) -> None:
+    """Record an entry the sink does not have: failed after retries, or blocked by the book."""
     conn.execute(
         update(journal_outbox)
         .where(journal_outbox.c.entry_id == entry_id, journal_outbox.c.sink == sink)
         .values(
-            status=Status.FAILED.value,
+            status=status.value,
             attempts=journal_outbox.c.attempts + attempts,
             last_error=error[:MAX_ERROR],
             updated_at=utcnow(),
         )
     )
+
+
+def mark_redated(conn: Connection, sink: str, entry_id: str, note: str) -> None:
+    conn.execute(
+        update(journal_outbox)
+        .where(
+            journal_outbox.c.entry_id == entry_id,
+            journal_outbox.c.sink == sink,
+            journal_outbox.c.status == Status.BLOCKED.value,
+        )
+        .values(status=Status.REDATED.value, last_error=note[:MAX_ERROR], updated_at=utcnow())
+    )
+
+
+def waiting(
+    conn: Connection, sink: str | None = None, statuses: Sequence[Status] = (Status.BLOCKED,)
+) -> list[Waiting]:
+    """Entries in the given states with the sink's message, oldest period first."""
+    o = journal_outbox.c
+    query = (
+        select(o.entry_id, o.sink, o.status, journal_entries.c.period, o.last_error, o.updated_at)
+        .join(journal_entries, journal_entries.c.id == o.entry_id)
+        .where(o.status.in_([s.value for s in statuses]))
+        .order_by(journal_entries.c.period, o.sink, o.entry_id)
+    )
+    if sink is not None:
+        query = query.where(o.sink == sink)
+    return [
+        Waiting(
+            row.entry_id,
+            row.sink,
+            Status(row.status),
+            row.period,
+            row.last_error or "",
+            row.updated_at,
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def entry(conn: Connection, entry_id: str) -> JournalEntry | None:
+    payload = conn.execute(
+        select(journal_entries.c.payload).where(journal_entries.c.id == entry_id)
+    ).scalar()
+    return None if payload is None else JournalEntry.model_validate(payload)
 
 
 def statuses(conn: Connection, sinks: Sequence[str] | None = None) -> dict[tuple[str, str], int]:

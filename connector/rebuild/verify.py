@@ -19,9 +19,9 @@ from connector.ledger.burns import PlanPolicies
 from connector.rebuild import replay, scratch, snapshot, timeline
 from connector.rebuild.diff import Mismatch, diff
 from connector.recognition.gl import GLResolver
+from connector.store.mapping_versions import load_version
 from connector.store.reading import read_only
 from mappings.model import MappingSet
-from mappings.registry_store import load_version
 
 Progress = Callable[[int, int], None]
 

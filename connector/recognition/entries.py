@@ -10,6 +10,10 @@ Summarized mode groups every pool of a (period, late, kind, currency, entity, ac
 one entry; detailed mode makes one entry per pool. The id hashes that group key; a later delta
 for the same key gets the next sequence number, so ids never collide and re-running a
 recognition over unchanged data yields no delta and therefore no entry.
+
+Each entry names the legal entity of its pools and the dimensions the GL rule books them under
+(for every line, and per account); dimensions enter the id only when a rule sets them, so the
+ids of entries made before dimensions existed do not change.
 """
 
 from __future__ import annotations
@@ -55,14 +59,12 @@ class PoolDelta:
     cohort: str  # the period the pool was bought in, for the waterfall
 
 
-def account_key(accounts: GLAccounts) -> tuple[str, str, str, str, str]:
-    return (
-        accounts.deferred_revenue,
-        accounts.revenue,
-        accounts.breakage_revenue,
-        accounts.refunds,
-        accounts.clearing,
-    )
+def account_key(accounts: GLAccounts) -> list[object]:
+    """What of the accounts makes entries distinct: the codes, and dimensions when set."""
+    key: list[object] = list(accounts.codes().values())
+    if accounts.dimensions or accounts.line_dimensions:
+        key.append(accounts.model_dump(mode="json", include={"dimensions", "line_dimensions"}))
+    return key
 
 
 def signed_amounts(
@@ -91,9 +93,9 @@ def lines(kind: EntryKind, figures: dict[str, int], gl: GLAccounts) -> tuple[Jou
     for account, amount in signed_amounts(kind, figures, gl):
         merged[account] = merged.get(account, 0) + amount
     out = tuple(
-        JournalLine(account=account, debit=amount)
+        JournalLine(account=account, debit=amount, dimensions=gl.dimensions_of(account))
         if amount > 0
-        else JournalLine(account=account, credit=-amount)
+        else JournalLine(account=account, credit=-amount, dimensions=gl.dimensions_of(account))
         for account, amount in merged.items()
         if amount != 0
     )
@@ -150,6 +152,8 @@ class Draft:
             currency=self.currency,
             lines=gl_lines,
             memo=memo,
+            entity=self.entity,
+            dimensions=self.accounts.dimensions,
             late=self.late,
             pool_ids=pools if detailed else (),
             source_keys=tuple(sorted(set(self.source_keys))) if detailed else (),

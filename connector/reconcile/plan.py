@@ -85,7 +85,12 @@ def booking_date(period: str, today: date) -> date:
 
 def mirror(posting: PostedEntry) -> tuple[JournalLine, ...]:
     return tuple(
-        JournalLine(account=line.account, debit=line.credit, credit=line.debit)
+        JournalLine(
+            account=line.account,
+            debit=line.credit,
+            credit=line.debit,
+            dimensions=line.dimensions,
+        )
         for line in posting.lines
     )
 
@@ -104,6 +109,7 @@ def reversal(
         entry_date=booking_date(period, today),
         currency=posting.currency,
         lines=mirror(posting),
+        entity=posting.entity,  # a reversal books in the entity that holds the posting
         memo=(
             f"creditsync reconciliation: reverses {what} posted as {posting.sink_id} in "
             f"{difference.period} ({difference.kind})"

@@ -20,6 +20,8 @@ from connector.timeutil import utcnow
 
 PENDING = "pending"
 POSTED = "posted"
+BLOCKED = "blocked"  # the book refused it (closed period): re-date it
+REDATED = "redated"  # the reason of a re-post made by ``creditsync post --redate-to``
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Repair:
     reconciled_period: str
     entry: JournalEntry
     status: str
+    created_at: datetime
+    message: str = ""  # the book's, when it refused the entry
 
     @property
     def period(self) -> str:
@@ -85,9 +89,19 @@ def repairs(conn: Connection, sink: str) -> list[Repair]:
             reconciled_period=row["reconciled_period"],
             entry=JournalEntry.model_validate(row["payload"]),
             status=row["status"],
+            created_at=row["created_at"],
+            message=row["last_error"] or "",
         )
         for row in rows
     ]
+
+
+def repair_sinks(conn: Connection) -> list[str]:
+    return list(
+        conn.execute(select(reconcile_repairs.c.sink).distinct().order_by(reconcile_repairs.c.sink))
+        .scalars()
+        .all()
+    )
 
 
 def outbox_status(conn: Connection, sink: str, ids: Iterable[str]) -> dict[str, str]:
@@ -124,6 +138,54 @@ def record(conn: Connection, action: RepairAction, now: datetime | None = None) 
     )
 
 
+def record_redate(
+    conn: Connection,
+    sink: str,
+    original: JournalEntry,
+    entry: JournalEntry,
+    now: datetime | None = None,
+) -> None:
+    """Keep the re-post of a blocked entry before it is sent; it replaces the original for
+    this sink from now on (reconcile expects it, and no longer the original)."""
+    conn.execute(
+        insert_ignoring_duplicates(conn, reconcile_repairs, ["id"]).values(
+            id=entry.id,
+            sink=sink,
+            action=Action.REPOST.value,
+            reason=REDATED,
+            reconciled_period=original.period,
+            original_entry_id=original.id,
+            original_sink_id=None,
+            period=entry.period,
+            currency=entry.currency,
+            payload=entry.model_dump(mode="json"),
+            status=PENDING,
+            created_at=now or utcnow(),
+        )
+    )
+
+
+def move_unposted(conn: Connection, entry: JournalEntry) -> None:
+    """Give a repair the book never took (blocked) a new period and date."""
+    conn.execute(
+        update(reconcile_repairs)
+        .where(reconcile_repairs.c.id == entry.id, reconcile_repairs.c.status != POSTED)
+        .values(period=entry.period, payload=entry.model_dump(mode="json"), status=PENDING)
+    )
+
+
+def mark_blocked(conn: Connection, sink: str, entry_id: str, message: str) -> None:
+    """The book refused an entry until a person acts: a repair's row or the outbox row says so."""
+    if is_repair(conn, entry_id):
+        conn.execute(
+            update(reconcile_repairs)
+            .where(reconcile_repairs.c.id == entry_id)
+            .values(status=BLOCKED, last_error=message[: outbox.MAX_ERROR])
+        )
+        return
+    outbox.mark_failed(conn, sink, entry_id, message, 0, outbox.Status.BLOCKED)
+
+
 def is_repair(conn: Connection, entry_id: str) -> bool:
     found = conn.execute(
         select(reconcile_repairs.c.id).where(reconcile_repairs.c.id == entry_id)
@@ -140,7 +202,7 @@ def mark_posted(
         conn.execute(
             update(reconcile_repairs)
             .where(reconcile_repairs.c.id == entry_id)
-            .values(status=POSTED, sink_entry_id=sink_entry_id, posted_at=now)
+            .values(status=POSTED, sink_entry_id=sink_entry_id, posted_at=now, last_error=None)
         )
         return
     conn.execute(

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from connector.journal import JournalEntry
 from connector.outbox.drain import Backoff, PostFailed, post_with_retry
-from connector.ports import JournalSink
+from connector.ports import EntryBlocked, JournalSink
 from connector.recognition.closing import first_open
 from connector.recognition.gl import GLResolver
 from connector.recognition.periods import parse_period
@@ -195,6 +195,9 @@ def repair(
             try:
                 sink_id, attempts = post_with_retry(sink, action.entry, backoff)
             except PostFailed as failure:
+                if isinstance(failure.error, EntryBlocked):
+                    with engine.begin() as conn:
+                        records.mark_blocked(conn, sink.name, action.entry.id, str(failure.error))
                 outcome.failed.append((action, str(failure)))
             else:
                 with engine.begin() as conn:

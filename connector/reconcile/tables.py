@@ -6,7 +6,7 @@ every sink, while a repair belongs to the one sink whose postings it corrects.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, String, Table
+from sqlalchemy import JSON, Column, Index, String, Table, Text
 
 from connector.store.tables import metadata
 from connector.store.types import UTCDateTime
@@ -24,8 +24,9 @@ reconcile_repairs = Table(
     Column("period", String(7), nullable=False),  # the repair entry's own period
     Column("currency", String(3), nullable=False),
     Column("payload", JSON, nullable=False),  # the JournalEntry posted
-    Column("status", String(10), nullable=False),  # pending | posted
+    Column("status", String(10), nullable=False),  # pending | posted | blocked
     Column("sink_entry_id", String(300)),
+    Column("last_error", Text),  # the book's message when it refused the entry
     Column("created_at", UTCDateTime(), nullable=False),
     Column("posted_at", UTCDateTime()),
     Index("ix_reconcile_repairs_sink_period", "sink", "period"),

@@ -38,13 +38,13 @@ from connector.ledger import accounts, pools
 from connector.ledger.models import Pool
 from connector.recognition.line_refunds import apply_line_refund
 from connector.recognition.refunds import apply_void
+from connector.store.mapping_versions import record_version
 from connector.store.sql import insert_ignoring_duplicates
 from connector.sync import exceptions
 from connector.sync.refund_failures import apply_failure, apply_waiting_failures
 from connector.sync.tables import source_events
 from connector.timeutil import utcnow
 from mappings.model import MappingSet
-from mappings.registry_store import record_version
 
 Adjustment = Refund | Dispute | Void | RefundFailed | Unreadable
 

@@ -145,3 +145,19 @@ def test_bad_paging_parameters_are_422(
 
 def test_the_ledger_of_an_unknown_account_is_404(client: TestClient) -> None:
     assert client.get("/v1/accounts/nobody/ledger", headers=auth("read")).status_code == 404
+
+
+def test_balance_at_a_past_instant_leaves_out_later_burns(
+    client: TestClient, runtime: Runtime
+) -> None:
+    burn_n(runtime, 3)  # 30 credits on T0 + 1 day
+    before = client.get(
+        "/v1/accounts/acme/balance",
+        params={"at": (T0 + timedelta(hours=12)).isoformat()},
+        headers=auth("read"),
+    )
+    assert before.status_code == 200, before.text
+    assert before.json()["total"] == 1200
+    assert [p["credits_remaining"] for p in before.json()["pools"]] == [200, 1000]
+    now = client.get("/v1/accounts/acme/balance", headers=auth("read"))
+    assert now.json()["total"] == 1170

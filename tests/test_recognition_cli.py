@@ -67,21 +67,33 @@ def test_recognize_close_post_and_report(app: typer.Typer, ledger: Ledger, tmp_p
     code, out = run(app, "post")
     assert "files: 0 posted" in said(out)
     code, out = run(app, "report", "rollforward", "--format", "json")
-    document = json.loads(out)
-    assert [r["closing"] for r in document["rows"]] == [6000, 4500]
-    # January closed before the late burn arrived: its GL closing stays, the pools moved on
-    assert [r["check"] for r in document["rows"]] == ["differs by 1500", "ties"]
+    (section,) = json.loads(out)["sections"]
+    assert [r["closing"] for r in section["rows"]] == ["60.00", "45.00"]
+    assert [r["closing_minor"] for r in section["rows"]] == [6000, 4500]
+    # January closed before the late burn arrived: it ties to the pools as known at its close,
+    # and February shows the late consumption on its late line
+    assert [r["check"] for r in section["rows"]] == ["ties", "ties"]
+    assert [r["late"] for r in section["rows"]] == ["0.00", "-15.00"]
     chart = tmp_path / "w.png"
     code, out = run(app, "report", "waterfall", "-f", "csv", "--chart", str(chart))
-    assert code == 0 and out.startswith("currency,cohort,billed,2026-01,2026-02")
+    assert code == 0 and out.startswith(
+        "# Revenue waterfall by purchase month\ncurrency,cohort,billed,billed_minor,2026-01,"
+    )
     assert chart.read_bytes()[:4] == b"\x89PNG"
     xlsx = tmp_path / "liability.xlsx"
     code, out = run(
         app, "report", "liability", "-f", "xlsx", "-o", str(xlsx), "--at", "2026-02-15T00:00Z"
     )
     assert code == 0, out
-    rows = list(load_workbook(xlsx)["liability"].iter_rows(values_only=True))
-    assert rows[1][:6] == ("kind", "USD", "paid", 1, 450, 4500)
+    rows = list(load_workbook(xlsx)["kind"].iter_rows(values_only=True))
+    assert rows[0][:5] == (
+        "Currency",
+        "Pool kind",
+        "Pools",
+        "Outstanding credits",
+        "Deferred revenue",
+    )
+    assert rows[1][:5] == ("USD", "paid", 1, 450, 45)
 
 
 def test_bad_input_is_a_one_line_error(app: typer.Typer, ledger: Ledger) -> None:

@@ -119,7 +119,7 @@ def get_balance(
 ) -> BalanceOut:
     """Spendable credits now (or at `at`), pool by pool."""
     when = require_aware(at, "at") if at is not None else utcnow()
-    found = runtime.ledger.balance(account_id, when)
+    found = runtime.ledger.balance(account_id, None if at is None else when)
     return BalanceOut(
         account_id=found.account_id,
         total=found.total,

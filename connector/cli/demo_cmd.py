@@ -11,8 +11,8 @@ from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly
 from connector.demo.run import DemoResult, run_demo, steps_for
-from connector.reports.render import table as report_table
-from connector.reports.rollforward import rollforward
+from connector.reports.render import tables as report_tables
+from connector.reports.rollforward import compact, rollforward
 from connector.reports.waterfall import chart, waterfall
 
 DEFAULT_FOLDER = Path(".creditsync/demo")
@@ -24,7 +24,8 @@ def finish(result: DemoResult) -> Path:
     with runtime.engine.connect() as conn:
         roll = rollforward(conn, runtime.settings.timezone)
         png = chart(waterfall(conn), result.folder / "waterfall.png")
-    console.print(report_table(roll))
+    for part in report_tables(compact(roll)):
+        console.print(part)
     summary = Table(title="what happened", show_header=False)
     for key, count in sorted(result.counts.items()):
         summary.add_row(key, f"{count:,}")

@@ -105,3 +105,44 @@ def test_bad_input_is_a_one_line_error(app: typer.Typer, ledger: Ledger) -> None
     assert code == 1 and "period:" in said(out)
     code, out = run(app, "report", "rollforward", "-f", "xlsx")
     assert code == 1 and "--output" in said(out)
+
+
+def test_a_month_end_script_runs_twice(app: typer.Typer, ledger: Ledger) -> None:
+    grant(
+        ledger,
+        amount=12000,
+        credits=1200,
+        effective_at=at(2026, 1, 15, 0),
+        expires_at=at(2026, 1, 25, 0),
+    )
+    grant(ledger, amount=9318, credits=100, effective_at=at(2026, 1, 2, 0), account="b")
+    burn(ledger, 300, at(2026, 1, 20))
+    for _run in range(2):
+        code, out = run(app, "recognize", "--through", "2026-01-31")
+        assert code == 0, out
+        code, out = run(app, "periods", "close", "2026-01")
+        assert code == 0, out
+    code, out = run(app, "recognize", "--through", "2026-01-31")
+    assert code == 0 and "nothing to do" in said(out) and "closed periods" in said(out)
+    code, out = run(app, "report", "rollforward", "--compact")
+    assert code == 0 and "ties" in out
+    assert "120.00 USD" in out and "93.18 USD" in out
+
+
+def test_recognize_applies_the_expiries_due_and_prints_money(
+    app: typer.Typer, ledger: Ledger
+) -> None:
+    grant(
+        ledger,
+        amount=12000,
+        credits=1200,
+        effective_at=at(2026, 1, 15, 0),
+        expires_at=at(2026, 1, 25, 0),
+    )
+    burn(ledger, 300, at(2026, 1, 20))
+    code, out = run(app, "recognize", "--through", "2026-01-31")
+    assert code == 0, out
+    assert "expired 1 pools due by the cutoff first (900 credits lost)" in said(out)
+    assert "90.00 USD" in out  # the breakage entry, in the currency's unit
+    code, out = run(app, "periods", "close", "2026-01")
+    assert code == 0, out

@@ -12,13 +12,15 @@ from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly, instant_option, open_engine
 from connector.outbox.drain import drain
-from connector.recognition.closing import close_period, list_periods
-from connector.recognition.periods import parse_through, zone
+from connector.recognition import control
+from connector.recognition.closing import close_period, first_open, list_periods
+from connector.recognition.periods import parse_through, start_of, zone
 from connector.recognition.run import recognize
 from connector.reports.liability import liability
 from connector.reports.model import Report
 from connector.reports.render import write
-from connector.reports.rollforward import rollforward
+from connector.reports.rollforward import Filters, compact, rollforward
+from connector.reports.units import shown
 from connector.reports.waterfall import chart, waterfall
 from connector.runtime import Runtime
 from connector.settings import get_settings
@@ -54,6 +56,16 @@ def recognize_cmd(
     runtime = Runtime.from_settings()
     settings = runtime.settings
     cutoff = parse_through(through, zone(settings.timezone))
+    done = _already_done(runtime, cutoff)
+    if done:
+        console.print(f"nothing to do: {done}")
+        return
+    expired = runtime.ledger.expire(min(cutoff, utcnow()))
+    if expired:
+        console.print(
+            f"expired {len(expired)} pools due by the cutoff first "
+            f"({sum(e.credits for e in expired)} credits lost)"
+        )
     with Progress(
         TextColumn("recognizing"),
         BarColumn(),
@@ -80,20 +92,32 @@ def recognize_cmd(
     )
     if run.entries:
         table = Table(title="new journal entries")
-        for column in ("period", "kind", "currency", "late", "amount", "id"):
-            table.add_column(column)
+        for column in ("period", "kind", "late", "amount", "id"):
+            table.add_column(column, justify="right" if column == "amount" else "left")
         for entry in run.entries[:50]:
             table.add_row(
                 entry.period,
                 entry.kind.value,
-                entry.currency,
                 "late" if entry.late else "",
-                str(entry.total),
+                shown(entry.total, entry.currency),
                 entry.id,
             )
         console.print(table)
         if len(run.entries) > 50:
             console.print(f"... and {len(run.entries) - 50} more")
+
+
+def _already_done(runtime: Runtime, cutoff: datetime) -> str | None:
+    """Why a run through ``cutoff`` has nothing left to do (a month-end script run twice)."""
+    tz = zone(runtime.settings.timezone)
+    with runtime.engine.connect() as conn:
+        opening = first_open(conn)
+        last = control.load(conn, runtime.settings.timezone).last_through
+    if opening is not None and cutoff <= start_of(opening, tz):
+        return f"everything through {cutoff.isoformat()} is in closed periods (open: {opening})"
+    if last is not None and cutoff < last:
+        return f"recognition has already run through {last.isoformat()}"
+    return None
 
 
 @periods_app.command("close")
@@ -174,13 +198,30 @@ def _emit(report: Report, fmt: str, output: Path | None) -> None:
         console.print(f"wrote {output}", style="dim")
 
 
+SinceOption = Annotated[str | None, typer.Option("--since", help="first period, YYYY-MM")]
+UntilOption = Annotated[str | None, typer.Option("--until", help="last period, YYYY-MM")]
+CurrencyOption = Annotated[str | None, typer.Option("--currency", help="one currency, e.g. USD")]
+EntityOption = Annotated[str | None, typer.Option("--entity", help="one entity of the mappings")]
+
+
 @report_app.command("rollforward")
 @fails_cleanly
-def report_rollforward(fmt: FormatOption = "table", output: OutputOption = None) -> None:
+def report_rollforward(
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    currency: CurrencyOption = None,
+    entity: EntityOption = None,
+    short: Annotated[
+        bool, typer.Option("--compact", help="six columns, one table per currency")
+    ] = False,
+) -> None:
     """Deferred revenue rollforward per period and currency, reconciled to the pools."""
+    filters = Filters(since=since, until=until, currency=currency, entity=entity)
     with open_engine().connect() as conn:
-        report = rollforward(conn, get_settings().timezone)
-    _emit(report, fmt, output)
+        report = rollforward(conn, get_settings().timezone, filters)
+    _emit(compact(report) if short else report, fmt, output)
 
 
 @report_app.command("waterfall")

@@ -16,6 +16,7 @@ from connector.ledger.service import Ledger
 from connector.policy.hook import hook_for
 from connector.policy.routes import PlatformRoutes, routes_from
 from connector.ports import (
+    AdapterContext,
     Charger,
     JournalSink,
     PurchaseSource,
@@ -26,6 +27,7 @@ from connector.ports import (
 from connector.settings import Connection, Settings, get_settings
 from connector.store.engine import make_engine
 from connector.store.migrate import is_current, upgrade
+from connector.timeutil import utcnow
 from mappings.gl import GLAccounts
 from mappings.holder import MappingStore
 from mappings.model import MappingSet
@@ -119,17 +121,24 @@ class Runtime:
         return spec.usage(self._factory_settings(connection))
 
     def sink(self, name: str) -> JournalSink:
-        """A journal sink by adapter name (``files``) or by connection name."""
+        """A configured journal sink, by connection name or by adapter name in
+        ``journal_sinks``; built once, with the core's context (output folder, clock)."""
         if name not in self._sinks:
             if name in self.settings.connections:
                 connection = self.settings.connections[name]
                 platform, options = connection.platform, dict(connection.settings)
-            else:
+            elif name in self.settings.journal_sinks:
                 platform, options = name, {}
+            else:
+                configured = ", ".join(self.settings.journal_sinks) or "none"
+                raise InvalidInput(
+                    "sink",
+                    f"no journal sink named {name!r} is configured (journal sinks: {configured})",
+                    "add it to journal_sinks, or configure a connection of that name",
+                )
             spec = adapter(platform)
             if spec.sink is None:
                 raise InvalidInput("sink", f"{platform} has no journal sink")
-            if platform == "files":
-                options.setdefault("dir", str(self.settings.output_dir / "journal"))
-            self._sinks[name] = spec.sink(options)
+            context = AdapterContext(output_dir=self.settings.output_dir, clock=utcnow)
+            self._sinks[name] = spec.sink(options, context)
         return self._sinks[name]

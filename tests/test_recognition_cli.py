@@ -146,3 +146,15 @@ def test_recognize_applies_the_expiries_due_and_prints_money(
     assert "90.00 USD" in out  # the breakage entry, in the currency's unit
     code, out = run(app, "periods", "close", "2026-01")
     assert code == 0, out
+
+
+def test_post_to_a_sink_that_is_not_configured_says_so(
+    app: typer.Typer, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.settings import get_settings
+
+    monkeypatch.setenv("CREDITSYNC_JOURNAL_SINKS", "[]")
+    get_settings.cache_clear()
+    code, out = run(app, "post", "--sink", "files")
+    assert code == 1
+    assert "sink: no journal sink named 'files' is configured (journal sinks: none)" in said(out)

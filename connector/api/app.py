@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from connector.api import accounts, admin, burns, errors, health, webhooks
+from connector.api import accounts, admin, burns, errors, health, manual, webhooks
 from connector.api.auth import TokenTable
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
@@ -63,6 +63,6 @@ def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastA
     app.state.sync_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-sync")
     app.state.scheduler = scheduler
     errors.install(app)
-    for module in (health, webhooks, burns, accounts, admin):
+    for module in (health, webhooks, burns, accounts, admin, manual):
         app.include_router(module.router)
     return app

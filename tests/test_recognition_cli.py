@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +129,11 @@ def test_a_month_end_script_runs_twice(app: typer.Typer, ledger: Ledger) -> None
     code, out = run(app, "report", "rollforward", "--compact")
     assert code == 0 and "ties" in out
     assert "120.00 USD" in out and "93.18 USD" in out
+    code, out = run(app, "report", "deferred", "--period", "2026-01", "-f", "csv")
+    assert code == 0, out
+    (row,) = csv.DictReader(io.StringIO(out))
+    assert (row["account"], row["deferred"], row["deferred_minor"]) == ("b", "93.18", "9318")
+    assert row["gl_account"]  # the deferred revenue account from the mappings
 
 
 def test_recognize_applies_the_expiries_due_and_prints_money(

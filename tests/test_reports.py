@@ -18,6 +18,7 @@ from connector.ledger.models import BreakageMethod, PoolKind
 from connector.recognition.closing import close_period
 from connector.recognition.refunds import apply_refund
 from connector.recognition.run import recognize
+from connector.reports.deferred import deferred_by_customer
 from connector.reports.liability import bucket, liability
 from connector.reports.render import to_csv, to_json, write
 from connector.reports.rollforward import Filters, rollforward
@@ -263,3 +264,24 @@ def test_the_liability_breakdowns_are_separate_tables(engine: Engine, tmp_path: 
     xlsx = tmp_path / "liability.xlsx"
     write(report, "xlsx", xlsx, Console(file=io.StringIO()))
     assert load_workbook(xlsx).sheetnames == ["kind", "expiry", "notes"]
+
+
+def test_deferred_by_customer_ties_to_the_rollforward_closing(engine: Engine) -> None:
+    _history(engine)
+    ledger = new_ledger(engine)
+    grant(ledger, amount=5000, credits=500, effective_at=at(2026, 2, 3, 0), currency="JPY")
+    recognize(engine, month_start(2026, 3), GL)
+    with engine.connect() as conn:
+        closing = {r["currency"]: r["closing"] for r in rollforward(conn).rows}
+        report = deferred_by_customer(
+            conn, month_start(2026, 3), lambda _v, currency, _e: f"2400-{currency}"
+        )
+        only_jpy = deferred_by_customer(conn, month_start(2026, 3), currency="jpy")
+    rows = {(r["currency"], r["account"]): r for r in report.rows}
+    assert (rows[("USD", "acme")]["credits"], rows[("USD", "acme")]["deferred"]) == (200, 2000)
+    assert rows[("USD", "b")]["deferred"] == 2700
+    assert rows[("USD", "acme")]["gl_account"] == "2400-USD"
+    assert rows[("USD", "acme")]["next_expiry"] == "never"
+    totals = {t["currency"]: t["deferred"] for t in report.sections[0].totals()}
+    assert totals == closing == {"JPY": 5000, "USD": 4700}
+    assert [r["account"] for r in only_jpy.rows] == ["acme"]

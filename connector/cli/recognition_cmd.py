@@ -14,8 +14,9 @@ from connector.cli.common import console, fails_cleanly, instant_option, open_en
 from connector.outbox.drain import drain
 from connector.recognition import control
 from connector.recognition.closing import close_period, first_open, list_periods
-from connector.recognition.periods import parse_through, start_of, zone
+from connector.recognition.periods import end_of, parse_period, parse_through, start_of, zone
 from connector.recognition.run import recognize
+from connector.reports.deferred import deferred_by_customer
 from connector.reports.liability import liability
 from connector.reports.model import Report
 from connector.reports.render import write
@@ -30,7 +31,7 @@ periods_app = typer.Typer(
     help="Accounting periods: list them, close one (closing is final).", no_args_is_help=True
 )
 report_app = typer.Typer(
-    help="Finance reports: rollforward, waterfall, liability.", no_args_is_help=True
+    help="Finance reports: rollforward, waterfall, liability, deferred.", no_args_is_help=True
 )
 
 FormatOption = Annotated[
@@ -253,6 +254,34 @@ def report_liability(
     moment: datetime = instant_option(at, "--at") or utcnow()
     with open_engine().connect() as conn:
         report = liability(conn, moment)
+    _emit(report, fmt, output)
+
+
+@report_app.command("deferred")
+@fails_cleanly
+def report_deferred(
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    period: Annotated[
+        str | None, typer.Option(help="as of the end of this period, YYYY-MM")
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="as of this ISO instant; default now")] = None,
+    currency: CurrencyOption = None,
+    entity: EntityOption = None,
+) -> None:
+    """Deferred revenue by customer, as of a moment (ties to the rollforward's closing)."""
+    runtime = Runtime.from_settings()
+    moment = (
+        end_of(parse_period(period), zone(runtime.settings.timezone))
+        if period
+        else instant_option(at, "--at") or utcnow()
+    )
+
+    def gl_account(version: str | None, code: str, owner: str | None) -> str:
+        return runtime.gl_accounts(version, code, owner).deferred_revenue
+
+    with runtime.engine.connect() as conn:
+        report = deferred_by_customer(conn, moment, gl_account, currency=currency, entity=entity)
     _emit(report, fmt, output)
 
 

@@ -83,6 +83,22 @@ def test_csv_with_the_documented_columns_reads_the_same_events() -> None:
     assert from_csv == from_jsonl
 
 
+def test_jsonl_purchase_lines_accept_the_customer_flat_as_csv_does(tmp_path: Path) -> None:
+    nested = (DATA / "events.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    data = json.loads(nested)
+    customer = data.pop("customer")
+    flat = {
+        **data,
+        "customer_id": customer["external_id"],
+        "customer_email": customer["email"],
+        "customer_name": customer["name"],
+    }
+    path = tmp_path / "flat.jsonl"
+    path.write_text(json.dumps(flat) + "\n", encoding="utf-8")
+    (event,) = read_all(FilesSource(path))
+    assert event == read_all(FilesSource(DATA / "events.jsonl"))[0]
+
+
 def test_events_written_as_jsonl_read_back_equal(tmp_path: Path) -> None:
     events = read_all(FilesSource(DATA / "events.csv"))
     path = tmp_path / "copy.jsonl"

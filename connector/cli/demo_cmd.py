@@ -75,8 +75,9 @@ def demo_command(
         f"imports       {result.folder / 'imports'} ({len(result.imports)} JSONL files)\n"
         f"journal       {journal} (the files sink)\n"
         f"waterfall     {png}\n"
-        f"explore       CREDITSYNC_DATABASE_URL={result.runtime.settings.database_url} "
-        "creditsync report liability"
+        f"explore       export CREDITSYNC_DATABASE_URL={result.runtime.settings.database_url}\n"
+        f"              export CREDITSYNC_OUTPUT_DIR={result.runtime.settings.output_dir}\n"
+        "              creditsync report rollforward"
     )
 
 

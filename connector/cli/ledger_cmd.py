@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,9 +18,11 @@ from connector.cli.common import (
     open_engine,
     open_runtime,
 )
+from connector.errors import CreditsyncError, InvalidInput
 from connector.ledger import accounts
 from connector.ledger.models import BurnRate, BurnRequest
 from connector.ledger.order import DEFAULT_POLICY, POLICIES
+from connector.ledger.usage_file import read_usage
 from connector.store.migrate import current_revision, head_revision, upgrade
 from connector.timeutil import utcnow
 
@@ -90,15 +93,30 @@ def rates_history(action: str) -> None:
 
 @fails_cleanly
 def burn_command(
-    account: str,
-    action: str,
-    units: int,
+    account: Annotated[str | None, typer.Argument(help="the account; omit with --file")] = None,
+    action: Annotated[str | None, typer.Argument(help="the AI action, e.g. query")] = None,
+    units: Annotated[int | None, typer.Argument(help="units of the action")] = None,
     key: Annotated[
         str | None, typer.Option(help="idempotency key; default a fresh one (no retry safety)")
     ] = None,
     at: Annotated[str | None, typer.Option(help="when it happened; default now")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="backfill usage from JSONL or CSV (account_id, idempotency_key, action, units, "
+            "occurred_at per line); a file with a bad line is refused whole",
+        ),
+    ] = None,
 ) -> None:
-    """Burn credits for one action (the CLI twin of POST /v1/burns)."""
+    """Burn credits for one action (the CLI twin of POST /v1/burns), or a file of them."""
+    if file is not None:
+        if account or action or units is not None or key or at:
+            raise InvalidInput("file", "comes alone", "put every burn's fields in the file")
+        _burn_file(file)
+        return
+    if account is None or action is None or units is None:
+        raise InvalidInput("account", "ACCOUNT ACTION UNITS are required", "or give --file")
     result = open_runtime().ledger.burn(
         BurnRequest(
             account_id=account,
@@ -112,6 +130,34 @@ def burn_command(
     replay = " (replayed)" if result.replayed else ""
     console.print(
         escape(f"burned {result.credits} credits{replay} [{spread}]; balance {result.balance}")
+    )
+
+
+def _burn_file(path: Path) -> None:
+    """Every line checked first, then burned in order; a rerun replays what was burned."""
+    requests = read_usage(path)
+    ledger = open_runtime().ledger
+    burned = replayed = credits = 0
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"burning {path.name}", total=len(requests))
+        for number, request in enumerate(requests, start=1):
+            try:
+                result = ledger.burn(request)
+            except CreditsyncError as error:
+                console.print(
+                    escape(
+                        f"stopped at burn {number} of {len(requests)} "
+                        f"({request.account_id} {request.idempotency_key}): {error.message}; "
+                        f"{burned} burned before it (running the file again replays them)"
+                    )
+                )
+                raise typer.Exit(1) from None
+            replayed += result.replayed
+            burned += not result.replayed
+            credits += 0 if result.replayed else result.credits
+            progress.advance(task)
+    console.print(
+        f"{path.name}: {burned} burns ({credits} credits), {replayed} already burned before"
     )
 
 

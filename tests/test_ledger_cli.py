@@ -72,7 +72,7 @@ def test_expire_reports_the_credits_lost(cli: str) -> None:
     )
     result = run("expire", "--at", "2026-03-01T00:00Z")
     assert result.exit_code == 0
-    assert "1 pools expired with credits left, 40 credits lost" in result.output
+    assert "1 pool expired with credits left, 40 credits lost" in result.output
 
 
 def test_usage_backfill_from_a_file_is_checked_whole_then_burned(cli: str, tmp_path: Path) -> None:

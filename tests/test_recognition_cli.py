@@ -149,7 +149,7 @@ def test_recognize_applies_the_expiries_due_and_prints_money(
     burn(ledger, 300, at(2026, 1, 20))
     code, out = run(app, "recognize", "--through", "2026-01-31")
     assert code == 0, out
-    assert "expired 1 pools due by the cutoff first (900 credits lost)" in said(out)
+    assert "expired 1 pool due by the cutoff first (900 credits lost)" in said(out)
     assert "90.00 USD" in out  # the breakage entry, in the currency's unit
     code, out = run(app, "periods", "close", "2026-01")
     assert code == 0, out

@@ -24,6 +24,7 @@ from connector.ledger.models import BurnRate, BurnRequest
 from connector.ledger.order import DEFAULT_POLICY, POLICIES
 from connector.ledger.usage_file import read_usage
 from connector.store.migrate import current_revision, head_revision, upgrade
+from connector.text import counted
 from connector.timeutil import utcnow
 
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
@@ -218,7 +219,8 @@ def expire_command(
         task = progress.add_task("expiring pools", total=None)
         lost = ledger.expire(moment, on_chunk=lambda n: progress.advance(task, n))
     console.print(
-        f"{len(lost)} pools expired with credits left, {sum(e.credits for e in lost)} credits lost"
+        f"{counted(len(lost), 'pool')} expired with credits left, "
+        f"{sum(e.credits for e in lost)} credits lost"
     )
 
 

@@ -25,6 +25,7 @@ from connector.reports.units import shown
 from connector.reports.waterfall import chart, waterfall
 from connector.runtime import Runtime
 from connector.settings import get_settings
+from connector.text import counted
 from connector.timeutil import utcnow
 
 periods_app = typer.Typer(
@@ -64,7 +65,7 @@ def recognize_cmd(
     expired = runtime.ledger.expire(min(cutoff, utcnow()))
     if expired:
         console.print(
-            f"expired {len(expired)} pools due by the cutoff first "
+            f"expired {counted(len(expired), 'pool')} due by the cutoff first "
             f"({sum(e.credits for e in expired)} credits lost)"
         )
     with Progress(
@@ -89,7 +90,7 @@ def recognize_cmd(
     console.print(
         f"recognized through {run.through.isoformat()} ({run.mode}): "
         f"{len(run.entries)} new entries ({run.late_entries} late), "
-        f"{run.pools_recomputed} pools recomputed in {run.seconds:.2f}s"
+        f"{counted(run.pools_recomputed, 'pool')} recomputed in {run.seconds:.2f}s"
     )
     if run.entries:
         table = Table(title="new journal entries")

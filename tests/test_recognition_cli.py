@@ -109,7 +109,8 @@ def test_bad_input_is_a_one_line_error(app: typer.Typer, ledger: Ledger) -> None
     assert code == 1 and "--output" in said(out)
 
 
-def test_a_month_end_script_runs_twice(app: typer.Typer, ledger: Ledger) -> None:
+def _expiring_pool_with_use(ledger: Ledger) -> None:
+    """120.00 USD for 1,200 credits expiring on January 25, 300 of them used on January 20."""
     grant(
         ledger,
         amount=12000,
@@ -117,8 +118,12 @@ def test_a_month_end_script_runs_twice(app: typer.Typer, ledger: Ledger) -> None
         effective_at=at(2026, 1, 15, 0),
         expires_at=at(2026, 1, 25, 0),
     )
-    grant(ledger, amount=9318, credits=100, effective_at=at(2026, 1, 2, 0), account="b")
     burn(ledger, 300, at(2026, 1, 20))
+
+
+def test_a_month_end_script_runs_twice(app: typer.Typer, ledger: Ledger) -> None:
+    _expiring_pool_with_use(ledger)
+    grant(ledger, amount=9318, credits=100, effective_at=at(2026, 1, 2, 0), account="b")
     for _run in range(2):
         code, out = run(app, "recognize", "--through", "2026-01-31")
         assert code == 0, out
@@ -139,14 +144,7 @@ def test_a_month_end_script_runs_twice(app: typer.Typer, ledger: Ledger) -> None
 def test_recognize_applies_the_expiries_due_and_prints_money(
     app: typer.Typer, ledger: Ledger
 ) -> None:
-    grant(
-        ledger,
-        amount=12000,
-        credits=1200,
-        effective_at=at(2026, 1, 15, 0),
-        expires_at=at(2026, 1, 25, 0),
-    )
-    burn(ledger, 300, at(2026, 1, 20))
+    _expiring_pool_with_use(ledger)
     code, out = run(app, "recognize", "--through", "2026-01-31")
     assert code == 0, out
     assert "expired 1 pool due by the cutoff first (900 credits lost)" in said(out)

@@ -133,7 +133,7 @@ def _record(
     occurred_at: datetime,
 ) -> ManualOperation:
     kind, reference = entry
-    row = conn.execute(
+    written = conn.execute(
         select(ledger_entries.c.account_id, ledger_entries.c.credits).where(
             ledger_entries.c.pool_id == pool_id,
             ledger_entries.c.kind == kind.value,
@@ -143,11 +143,11 @@ def _record(
     values = {
         "idempotency_key": author.idempotency_key,
         "operation": operation.value,
-        "account_id": row.account_id,
+        "account_id": written.account_id,
         "pool_id": pool_id,
         "entry_kind": kind.value,
         "entry_reference": reference,
-        "credits": row.credits,
+        "credits": written.credits,
         "reason": author.reason,
         "actor": author.actor,
         "request_hash": digest,
@@ -157,18 +157,8 @@ def _record(
     new_id = conn.execute(
         manual_operations.insert().values(**values).returning(manual_operations.c.id)
     ).scalar_one()
-    return ManualOperation(
-        id=new_id,
-        idempotency_key=author.idempotency_key,
-        operation=operation,
-        account_id=row.account_id,
-        pool_id=pool_id,
-        credits=row.credits,
-        actor=author.actor,
-        reason=author.reason,
-        occurred_at=occurred_at,
-        recorded_at=values["recorded_at"],
-    )
+    row = conn.execute(select(manual_operations).where(manual_operations.c.id == new_id))
+    return _from_row(row.mappings().one())
 
 
 def grant(conn: Connection, request: ManualGrant, author: Author) -> ManualOperation:

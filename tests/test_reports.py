@@ -285,3 +285,17 @@ def test_deferred_by_customer_ties_to_the_rollforward_closing(engine: Engine) ->
     totals = {t["currency"]: t["deferred"] for t in report.sections[0].totals()}
     assert totals == closing == {"JPY": 5000, "USD": 4700}
     assert [r["account"] for r in only_jpy.rows] == ["acme"]
+
+
+def test_liability_and_waterfall_filter_by_currency_and_entity(engine: Engine) -> None:
+    _history(engine)
+    ledger = new_ledger(engine)
+    grant(ledger, amount=5000, credits=500, effective_at=at(2026, 2, 3, 0), currency="JPY")
+    recognize(engine, month_start(2026, 3), GL)
+    with engine.connect() as conn:
+        jpy = liability(conn, at(2026, 2, 15), currency="jpy")
+        nobody = liability(conn, at(2026, 2, 15), entity="no-such-entity")
+        yen_only = waterfall(conn, "JPY")
+    assert {r["currency"] for s in jpy.sections for r in s.rows} == {"JPY"}
+    assert all(not s.rows for s in nobody.sections)
+    assert [(r["currency"], r["billed"]) for r in yen_only.rows] == [("JPY", 5000)]

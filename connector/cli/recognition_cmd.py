@@ -234,10 +234,11 @@ def report_waterfall(
     png: Annotated[
         Path | None, typer.Option("--chart", help="PNG chart path (default: output dir)")
     ] = None,
+    currency: CurrencyOption = None,
 ) -> None:
     """Revenue by month for each purchase month (cohort), with a PNG chart."""
     with open_engine().connect() as conn:
-        report = waterfall(conn)
+        report = waterfall(conn, currency)
     _emit(report, fmt, output)
     if report.rows:
         path = chart(report, png or get_settings().output_dir / "waterfall.png")
@@ -250,11 +251,13 @@ def report_liability(
     fmt: FormatOption = "table",
     output: OutputOption = None,
     at: Annotated[str | None, typer.Option(help="ISO instant; default now")] = None,
+    currency: CurrencyOption = None,
+    entity: EntityOption = None,
 ) -> None:
     """Outstanding credits and deferred revenue by pool kind and expiry, with expected breakage."""
     moment: datetime = instant_option(at, "--at") or utcnow()
     with open_engine().connect() as conn:
-        report = liability(conn, moment)
+        report = liability(conn, moment, currency=currency, entity=entity)
     _emit(report, fmt, output)
 
 

@@ -50,11 +50,15 @@ def bucket(expires_at: datetime | None, at: datetime) -> str:
     return "over 1 year"
 
 
-def liability(conn: Connection, at: datetime) -> Report:
+def liability(
+    conn: Connection, at: datetime, *, currency: str | None = None, entity: str | None = None
+) -> Report:
     at = require_aware(at, "at")
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for info, (position,) in subledger.positions(conn, [at], with_revenue_only=False):
         if position.credits_left <= 0 and position.deferred == 0:
+            continue
+        if (currency and info.currency != currency.upper()) or (entity and info.entity != entity):
             continue
         values = (
             1,

@@ -34,13 +34,14 @@ def _cells() -> Cells:
     return defaultdict(lambda: defaultdict(int))
 
 
-def waterfall(conn: Connection) -> Report:
+def waterfall(conn: Connection, currency: str | None = None) -> Report:
     d = recognition_deltas.c
-    rows = conn.execute(
-        select(d.currency, d.cohort, d.period, d.figure, func.sum(d.amount)).group_by(
-            d.currency, d.cohort, d.period, d.figure
-        )
-    ).all()
+    query = select(d.currency, d.cohort, d.period, d.figure, func.sum(d.amount)).group_by(
+        d.currency, d.cohort, d.period, d.figure
+    )
+    if currency:
+        query = query.where(d.currency == currency.upper())
+    rows = conn.execute(query).all()
     if not rows:
         return Report.single("waterfall", "Revenue waterfall", (), (), ("No entries yet.",))
     released, breakage = _cells(), _cells()

@@ -20,8 +20,8 @@ from connector.recognition.refunds import apply_refund
 from connector.recognition.run import recognize
 from connector.reports.deferred import deferred_by_customer
 from connector.reports.liability import bucket, liability
-from connector.reports.render import to_csv, to_json, write
-from connector.reports.rollforward import Filters, rollforward
+from connector.reports.render import tables, to_csv, to_json, write
+from connector.reports.rollforward import Filters, compact, rollforward
 from connector.reports.waterfall import chart, waterfall
 from tests.test_recognition_helpers import GL, at, burn, grant, month_start, new_ledger
 
@@ -299,3 +299,26 @@ def test_liability_and_waterfall_filter_by_currency_and_entity(engine: Engine) -
     assert {r["currency"] for s in jpy.sections for r in s.rows} == {"JPY"}
     assert all(not s.rows for s in nobody.sections)
     assert [(r["currency"], r["billed"]) for r in yen_only.rows] == [("JPY", 5000)]
+
+
+def test_the_compact_rollforward_fits_an_80_column_terminal(engine: Engine) -> None:
+    _history(engine)
+    with engine.connect() as conn:
+        report = compact(rollforward(conn))
+    screen = io.StringIO()
+    narrow = Console(file=screen, width=80)
+    for part in tables(report):
+        narrow.print(part)
+    text = screen.getvalue()
+    assert "…" not in text and "ties" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert [c.key for c in report.columns] == [
+        "period",
+        "opening",
+        "billings",
+        "released",
+        "closing",
+        "check",
+    ]
+    feb = report.rows[-1]
+    assert (feb["released"], feb["closing"]) == (1300 + 3000, 4700)

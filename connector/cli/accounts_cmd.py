@@ -116,10 +116,11 @@ def ledger_command(account: str) -> None:
 
 def _said(operation: manual.ManualOperation) -> None:
     again = " (already done: nothing changed)" if operation.replayed else ""
+    change = f"{operation.credits:+d}" if operation.credits else "0"
     console.print(
         escape(
-            f"{operation.operation.value} {operation.credits:+d} credits on pool "
-            f"{operation.pool_id} of {operation.account_id} by {operation.actor}{again}"
+            f"{operation.operation.value} {change} credits on pool {operation.pool_id} of "
+            f"{operation.account_id} by {operation.actor}{again}"
         )
     )
 

@@ -11,6 +11,7 @@ import pkgutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from connector.errors import InvalidInput
@@ -148,13 +149,23 @@ class Charger(Protocol):
 
 
 @dataclass(frozen=True)
+class AdapterContext:
+    """What the core hands a journal sink's factory, so that no adapter reaches into the global
+    settings: the folder configured for outputs and the clock to stamp postings with."""
+
+    output_dir: Path
+    clock: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
 class AdapterSpec:
-    """What an adapter package offers. Factories take the connection's settings mapping."""
+    """What an adapter package offers. Factories take the connection's settings mapping; the
+    journal sink's factory also takes the core's ``AdapterContext``."""
 
     platform: str
     source: Callable[[Mapping[str, Any]], PurchaseSource] | None = None
     receiver: Callable[[Mapping[str, Any]], WebhookReceiver] | None = None
-    sink: Callable[[Mapping[str, Any]], JournalSink] | None = None
+    sink: Callable[[Mapping[str, Any], AdapterContext], JournalSink] | None = None
     usage: Callable[[Mapping[str, Any]], UsageSink] | None = None
     charger: Callable[[Mapping[str, Any]], Charger] | None = None
 

@@ -17,6 +17,7 @@ from connector.ledger.service import Ledger
 from connector.policy.hook import hook_for
 from connector.policy.routes import PlatformRoutes, routes_from
 from connector.ports import (
+    AdapterContext,
     Charger,
     JournalSink,
     PurchaseSource,
@@ -29,6 +30,7 @@ from connector.store.engine import make_engine
 from connector.store.mapping_versions import load_version
 from connector.store.migrate import is_current, upgrade
 from connector.store.reading import read_only
+from connector.timeutil import utcnow
 from mappings.gl import GLAccounts
 from mappings.holder import MappingStore
 from mappings.model import MappingSet
@@ -172,16 +174,21 @@ class Runtime:
         if connection_name is not None:
             connection = self.settings.connections[connection_name]
             platform, options = connection.platform, dict(connection.settings)
-        else:
+        elif name in self.settings.journal_sinks:
             platform, options = name, {}
+        else:
+            configured = ", ".join(self.settings.journal_sinks) or "none"
+            raise InvalidInput(
+                "sink",
+                f"no journal sink named {name!r} is configured (journal sinks: {configured})",
+                "add it to journal_sinks, or configure a connection of that name",
+            )
         spec = adapter(platform)
         if spec.sink is None:
             raise InvalidInput("sink", f"{platform} has no journal sink")
-        if platform == "files":
-            options.setdefault("dir", str(self.settings.output_dir / "journal"))
-        else:  # a book the GL tables give ids of its own gets them, and its name
-            books = self.mappings.current.sink_books(name, platform)
-            if books:
-                options.setdefault("name", name)
-                options.setdefault("gl_books", [b.model_dump(by_alias=True) for b in books])
-        return spec.sink(options)
+        books = self.mappings.current.sink_books(name, platform)
+        if books:  # a book the GL tables give ids of its own gets them, and its name
+            options.setdefault("name", name)
+            options.setdefault("gl_books", [b.model_dump(by_alias=True) for b in books])
+        context = AdapterContext(output_dir=self.settings.output_dir, clock=utcnow)
+        return spec.sink(options, context)

@@ -33,9 +33,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connector import metrics
+from connector.errors import CreditsyncError
 from connector.policy import jobs as policy_jobs
 from connector.ports import adapter
 from connector.runtime import Runtime
+from connector.settings import Connection
 from connector.sync import jobs
 from connector.sync.lease import holder_id, release, try_acquire
 
@@ -63,14 +65,27 @@ class JobSpec:
     offset: timedelta = timedelta(0)
 
 
-def has_source(platform: str) -> bool:
-    return adapter(platform).source is not None
+def pulls_purchases(name: str, connection: Connection, journal_sinks: list[str]) -> bool:
+    """A connection is synced when its adapter has a purchase source, unless it is one of the
+    ``journal_sinks`` whose settings describe no source (a CSV journal is a files connection
+    with no file of purchases to read)."""
+    spec = adapter(connection.platform)
+    if spec.source is None:
+        return False
+    if name not in journal_sinks:
+        return True
+    try:
+        spec.source(connection.settings)
+    except CreditsyncError:
+        return False
+    return True
 
 
 def job_specs(runtime: Runtime) -> list[JobSpec]:
-    """The jobs the settings ask for: a sync per enabled connection that has a purchase source
+    """The jobs the settings ask for: a sync per enabled connection that pulls purchases
     (a connection that is only a journal sink has nothing to pull), then the ledger cycle."""
     schedule = runtime.settings.schedule
+    sinks = runtime.settings.journal_sinks
     specs = [
         JobSpec(
             f"sync:{name}",
@@ -79,7 +94,7 @@ def job_specs(runtime: Runtime) -> list[JobSpec]:
             OFFSETS["sync"],
         )
         for name, connection in sorted(runtime.settings.connections.items())
-        if connection.enabled and has_source(connection.platform)
+        if connection.enabled and pulls_purchases(name, connection, sinks)
     ]
     cycle: list[tuple[str, Callable[[Runtime], object], int]] = [
         ("expire", jobs.expire_job, schedule.expire_every_minutes),

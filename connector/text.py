@@ -1,4 +1,4 @@
-"""Text a database can store: no NUL character, no lone surrogate.
+"""Text: what a database can store (no NUL, no lone surrogate), and counts in words.
 
 JSON can carry both (``"\\u0000"``, ``"\\ud800"``) and Python strings hold them happily, but
 PostgreSQL refuses a NUL in text and neither database driver can encode a lone surrogate as UTF-8.
@@ -26,3 +26,8 @@ def text_problem(value: str, *, position: bool = True) -> str | None:
 def storable(value: str) -> str:
     """``value`` with every NUL and lone surrogate replaced by U+FFFD."""
     return _UNSTORABLE.sub("\ufffd", value)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 pool``, ``2 pools``: a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

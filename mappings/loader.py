@@ -95,7 +95,8 @@ class CheckResult:
 
 
 def mapping_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[MappingError]]:
-    """The TOML files named, or found directly inside the folders named, in a stable order.
+    """The TOML files named, or found in the folders named (and their subfolders), in a stable
+    order.
 
     A file named twice (itself and through its folder) is read once.
     """
@@ -104,7 +105,7 @@ def mapping_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[Mapping
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            inside = sorted(p for p in path.glob("*.toml") if p.is_file())
+            inside = sorted(p for p in path.rglob("*.toml") if p.is_file())
             if not inside:
                 errors.append(MappingError(str(path), "", "", "no *.toml mapping files here"))
             found.extend(inside)

@@ -145,3 +145,84 @@ def test_bad_paging_parameters_are_422(
 
 def test_the_ledger_of_an_unknown_account_is_404(client: TestClient) -> None:
     assert client.get("/v1/accounts/nobody/ledger", headers=auth("read")).status_code == 404
+
+
+def test_balance_at_a_past_instant_leaves_out_later_burns(
+    client: TestClient, runtime: Runtime
+) -> None:
+    burn_n(runtime, 3)  # 30 credits on T0 + 1 day
+    before = client.get(
+        "/v1/accounts/acme/balance",
+        params={"at": (T0 + timedelta(hours=12)).isoformat()},
+        headers=auth("read"),
+    )
+    assert before.status_code == 200, before.text
+    assert before.json()["total"] == 1200
+    assert [p["credits_remaining"] for p in before.json()["pools"]] == [200, 1000]
+    now = client.get("/v1/accounts/acme/balance", headers=auth("read"))
+    assert now.json()["total"] == 1170
+
+
+def test_accounts_are_listed_searched_and_shown(client: TestClient, runtime: Runtime) -> None:
+    seed(runtime, "bob", 50, object_id="inv_bob")
+    page = client.get("/v1/accounts", params={"limit": 1}, headers=auth("read"))
+    assert page.status_code == 200, page.text
+    assert [a["id"] for a in page.json()["accounts"]] == ["acme"]
+    rest = client.get(
+        "/v1/accounts", params={"cursor": page.json()["next_cursor"]}, headers=auth("read")
+    )
+    assert [a["id"] for a in rest.json()["accounts"]] == ["bob"]
+    assert rest.json()["next_cursor"] is None
+    found = client.get("/v1/accounts", params={"search": "BO"}, headers=auth("read"))
+    assert [a["id"] for a in found.json()["accounts"]] == ["bob"]
+    view = client.get("/v1/accounts/acme", headers=auth("read"))
+    assert view.status_code == 200, view.text
+    assert (view.json()["balance"], len(view.json()["pools"]), view.json()["links"]) == (
+        1200,
+        2,
+        [],
+    )
+    assert client.get("/v1/accounts/nobody", headers=auth("read")).status_code == 404
+
+
+def test_manual_grant_void_and_adjust_need_admin_and_a_key(
+    client: TestClient, runtime: Runtime
+) -> None:
+    body = {
+        "account_id": "acme",
+        "credits": 300,
+        "reason": "outage credit",
+        "idempotency_key": "gw-7",
+        "occurred_at": (T0 + timedelta(days=2)).isoformat(),
+    }
+    assert client.post("/v1/admin/grants", json=body, headers=auth("read")).status_code == 403
+    made = client.post("/v1/admin/grants", json=body, headers=auth("admin"))
+    assert made.status_code == 201, made.text
+    assert (made.json()["credits"], made.json()["replayed"]) == (300, False)
+    again = client.post("/v1/admin/grants", json=body, headers=auth("admin"))
+    assert (again.status_code, again.json()["pool_id"]) == (200, made.json()["pool_id"])
+    other = client.post("/v1/admin/grants", json={**body, "credits": 5}, headers=auth("admin"))
+    assert other.status_code == 409
+    no_reason = client.post("/v1/admin/grants", json={**body, "reason": ""}, headers=auth("admin"))
+    assert no_reason.status_code == 422
+    pool = made.json()["pool_id"]
+    cut = client.post(
+        f"/v1/admin/pools/{pool}/adjust",
+        json={"credits": 100, "reason": "too many", "idempotency_key": "adj-1"},
+        headers=auth("admin"),
+    )
+    assert cut.status_code == 201 and cut.json()["credits"] == -100, cut.text
+    gone = client.post(
+        f"/v1/admin/pools/{pool}/void",
+        json={"reason": "wrong account", "idempotency_key": "void-1", "actor": "dana"},
+        headers=auth("admin"),
+    )
+    assert gone.status_code == 201 and gone.json()["credits"] == -200, gone.text
+    assert gone.json()["actor"] == "dana"
+    missing = client.post(
+        "/v1/admin/pools/999/void",
+        json={"reason": "x", "idempotency_key": "void-2"},
+        headers=auth("admin"),
+    )
+    assert missing.status_code == 404
+    assert runtime.ledger.balance("acme").total == 1200

@@ -18,9 +18,11 @@ from adapters.files.source import FileInputError
 from connector.errors import InvalidInput
 from connector.events import CanonicalEvent, Dispute, Purchase, Refund, SourceKey
 from connector.journal import EntryKind, JournalEntry, JournalLine
-from connector.ports import JournalSink, PurchaseSource, adapter
+from connector.ports import AdapterContext, JournalSink, PurchaseSource, adapter
 
 DATA = Path(__file__).parent / "data" / "files"
+POSTED_AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+CONTEXT = AdapterContext(output_dir=Path("/nonexistent/out"), clock=lambda: POSTED_AT)
 HEADER = (DATA / "events.csv").read_text(encoding="utf-8").splitlines()[0]
 
 
@@ -79,6 +81,22 @@ def test_csv_with_the_documented_columns_reads_the_same_events() -> None:
     from_csv = read_all(FilesSource(DATA / "events.csv"))
     from_jsonl = read_all(FilesSource(DATA / "events.jsonl"))
     assert from_csv == from_jsonl
+
+
+def test_jsonl_purchase_lines_accept_the_customer_flat_as_csv_does(tmp_path: Path) -> None:
+    nested = (DATA / "events.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    data = json.loads(nested)
+    customer = data.pop("customer")
+    flat = {
+        **data,
+        "customer_id": customer["external_id"],
+        "customer_email": customer["email"],
+        "customer_name": customer["name"],
+    }
+    path = tmp_path / "flat.jsonl"
+    path.write_text(json.dumps(flat) + "\n", encoding="utf-8")
+    (event,) = read_all(FilesSource(path))
+    assert event == read_all(FilesSource(DATA / "events.jsonl"))[0]
 
 
 def test_events_written_as_jsonl_read_back_equal(tmp_path: Path) -> None:
@@ -297,7 +315,7 @@ def test_the_adapter_is_registered_under_files(tmp_path: Path) -> None:
     assert spec is ADAPTER and spec.platform == "files"
     assert spec.source is not None and spec.sink is not None
     source = spec.source({"path": str(DATA / "events.jsonl")})
-    sink = spec.sink({"dir": str(tmp_path), "format": "csv"})
+    sink = spec.sink({"dir": str(tmp_path), "format": "csv"}, CONTEXT)
     assert isinstance(source, PurchaseSource) and isinstance(sink, JournalSink)
     assert source.fetch_objects(["inv-1001"]) == []
 
@@ -450,12 +468,21 @@ def test_a_csv_with_a_foreign_header_is_refused(tmp_path: Path) -> None:
 def test_sink_settings_and_periods(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="'xlsx' is not a journal file format"):
         FilesSink(tmp_path, "xlsx")
-    sink = FilesSink.from_settings({"dir": str(tmp_path / "out")})
+    sink = FilesSink.from_settings({"dir": str(tmp_path / "out")}, CONTEXT)
     assert sink.format == "jsonl" and sink.directory == tmp_path / "out"
     with pytest.raises(InvalidInput, match="period: '2026-13' is not a period"):
         sink.posted("2026-13")
     with pytest.raises(InvalidInput, match="is not a period"):
         sink.posted("../../etc")
+
+
+def test_the_sink_takes_its_default_folder_and_clock_from_the_core(tmp_path: Path) -> None:
+    context = AdapterContext(output_dir=tmp_path / "outputs", clock=lambda: POSTED_AT)
+    sink = FilesSink.from_settings({}, context)
+    assert sink.directory == tmp_path / "outputs" / "journal"
+    sink.post(journal_entry(1))
+    (record,) = (json.loads(line) for line in sink.path_for("2026-10").read_text().splitlines())
+    assert record["posted_at"] == POSTED_AT.isoformat()
 
 
 def test_entries_posted_on_one_day_and_read_back_keep_their_dates(tmp_path: Path) -> None:

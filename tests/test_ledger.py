@@ -287,3 +287,25 @@ def test_balance_lists_pools_in_burn_order_with_expiry(ledger: Ledger) -> None:
     ]
     with pytest.raises(NotFound):
         ledger.balance("nobody")
+
+
+def test_balance_at_a_past_moment_is_computed_from_the_entries_dated_before_it(
+    ledger: Ledger,
+) -> None:
+    expires = T0 + timedelta(days=20)
+    short, _ = ledger.grant(grant_request(credits=500, object_id="short", expires_at=expires))
+    ledger.grant(grant_request(credits=1500, object_id="long"))
+    ledger.burn(burn_request("early", 100, occurred_at=T0 + timedelta(days=1)))
+    ledger.burn(burn_request("later", 300, occurred_at=T0 + timedelta(days=10)))
+    with ledger.engine.begin() as conn:  # a void recorded now, dated after the moment asked
+        pool_store.take_back(conn, short.id, 500, EntryKind.VOID, "v", expires - timedelta(days=1))
+    ledger.expire(expires + timedelta(days=1))
+
+    at_day_five = ledger.balance("acme", T0 + timedelta(days=5))
+    assert at_day_five.total == 1900
+    assert [p.credits_remaining for p in at_day_five.pools] == [400, 1500]
+    assert ledger.balance("acme", T0 + timedelta(days=10)).total == 1600  # the burn at 10 counts
+    assert ledger.balance("acme", expires - timedelta(days=1)).total == 1500  # voided then
+    assert ledger.balance("acme", T0).total == 2000
+    assert ledger.balance("acme", T0 - timedelta(seconds=1)).total == 0
+    assert ledger.balance("acme").total == ledger.balance("acme", expires + timedelta(days=2)).total

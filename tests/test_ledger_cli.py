@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -69,4 +72,48 @@ def test_expire_reports_the_credits_lost(cli: str) -> None:
     )
     result = run("expire", "--at", "2026-03-01T00:00Z")
     assert result.exit_code == 0
-    assert "1 pools expired with credits left, 40 credits lost" in result.output
+    assert "1 pool expired with credits left, 40 credits lost" in result.output
+
+
+def test_usage_backfill_from_a_file_is_checked_whole_then_burned(cli: str, tmp_path: Path) -> None:
+    engine = make_engine(cli)
+    Ledger(engine).grant(grant_request("acme", 100))
+    Ledger(engine).grant(grant_request("bob", 100))
+    assert run("rates", "set", "query", "1", "--from", "2025-12-01T00:00Z").exit_code == 0
+    usage = tmp_path / "usage.jsonl"
+    lines = [
+        {
+            "account_id": "acme",
+            "idempotency_key": f"u{i}",
+            "action": "query",
+            "units": 5,
+            "occurred_at": f"2026-01-0{i + 2}T00:00:00Z",
+        }
+        for i in range(3)
+    ]
+    bad = [*lines, {**lines[0], "idempotency_key": "u9", "units": "many"}, {"account_id": "bob"}]
+    usage.write_text("".join(json.dumps(line) + "\n" for line in bad))
+    refused = run("burn", "--file", str(usage))
+    assert refused.exit_code == 1
+    said = " ".join(refused.output.split())
+    assert "2 bad line(s), nothing was burned" in said
+    assert "line 4: units: 'many' is not a positive whole number" in said
+    assert "line 5: idempotency_key: is required" in said
+    assert "acme: 100 credits" in run("balance", "acme").output
+
+    usage.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    done = run("burn", "--file", str(usage))
+    assert done.exit_code == 0, done.output
+    assert "usage.jsonl: 3 burns (15 credits), 0 already burned before" in done.output
+    assert (
+        "0 burns (0 credits), 3 already burned before" in run("burn", "--file", str(usage)).output
+    )
+    as_csv = tmp_path / "usage.csv"
+    as_csv.write_text(
+        "account_id,idempotency_key,action,units,occurred_at\nbob,c1,query,7,2026-01-05T00:00:00Z\n"
+    )
+    assert "1 burns (7 credits)" in run("burn", "--file", str(as_csv)).output
+    assert "acme: 85 credits" in run("balance", "acme").output
+    assert "acme: 100 credits" in run("balance", "acme", "--at", "2026-01-01T12:00Z").output
+    alone = run("burn", "acme", "--file", str(usage))
+    assert alone.exit_code == 1 and "file: comes alone" in alone.output

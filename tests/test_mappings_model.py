@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -452,3 +453,11 @@ def test_a_mapping_set_checks_itself_when_built_from_data() -> None:
     entry = {"platform": "stripe", "item_id": "p", "credits": 1, "currencies": ["USD"]}
     with pytest.raises(ValueError, match=r"catalog\[0\].currencies: no GL accounts for USD"):
         MappingSet.model_validate({"catalog": [entry]})
+
+
+def test_folders_are_read_recursively(tmp_path: Path) -> None:
+    nested = tmp_path / "mappings" / "examples"
+    shutil.copytree(EXAMPLE_MAPPINGS, nested)
+    result = check([tmp_path / "mappings"])
+    assert result.errors == []
+    assert sorted(p.name for p in result.files) == sorted(p.name for p in EXAMPLES)

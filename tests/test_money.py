@@ -45,3 +45,13 @@ def test_rounding_is_half_to_even() -> None:
 def test_format_and_parse_round_trip(amount: int, currency: str) -> None:
     text = Money(amount, currency).format().split()[0]
     assert parse_major(text, currency) == amount
+
+
+def test_counts_read_in_the_right_number() -> None:
+    from connector.text import counted
+
+    assert (counted(1, "pool"), counted(0, "pool"), counted(3, "entry", "entries")) == (
+        "1 pool",
+        "0 pools",
+        "3 entries",
+    )

@@ -137,3 +137,27 @@ def test_a_period_with_unrecognized_changes_cannot_close(engine: Engine) -> None
     recognize(engine, month_start(2026, 2), GL)
     _close(engine, "2026-01")
     assert by_period(engine, "revenue") == {"2026-01": 100}
+
+
+def test_a_period_with_expiries_not_yet_applied_cannot_close(engine: Engine) -> None:
+    ledger = new_ledger(engine)
+    grant(
+        ledger,
+        amount=12000,
+        credits=1200,
+        effective_at=at(2026, 1, 15, 0),
+        expires_at=at(2026, 4, 15, 0),
+    )
+    burn(ledger, 900, at(2026, 2, 1))
+    recognize(engine, month_start(2026, 5), GL)
+    for period in ("2026-01", "2026-02", "2026-03"):
+        _close(engine, period)
+    with pytest.raises(InvalidInput) as caught:
+        _close(engine, "2026-04")
+    assert "1 pool(s) expire before the end of 2026-04" in caught.value.problem
+    assert "creditsync expire --at 2026-05-01T00:00:00+00:00" in caught.value.fix
+    ledger.expire(month_start(2026, 5))
+    recognize(engine, month_start(2026, 5), GL)
+    _close(engine, "2026-04")
+    assert by_period(engine, "breakage") == {"2026-04": 3000}
+    assert posted_figures(engine).get(("2026-05", "breakage", True)) is None

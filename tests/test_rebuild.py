@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from connector.cli import reconcile_cmd
 from connector.events import CanonicalEvent, Dispute, DisputeOutcome, SourceKey, Void
+from connector.ledger import manual
 from connector.ledger.models import BurnRequest, GrantRequest, PoolKind
 from connector.rebuild.verify import RebuildResult, rebuild
 from connector.recognition.closing import close_period
@@ -92,6 +93,18 @@ def history(runtime: Runtime) -> None:
         ),
     ]
     run_sync(runtime, "adjustments", source=ListSource([adjustments]))
+    with runtime.engine.begin() as conn:  # corrections by hand, with who and why
+        acme, globex = (
+            conn.execute(
+                select(pools.c.id).where(pools.c.account_id == account).order_by(pools.c.id)
+            ).scalar()
+            for account in ("acme", "globex")
+        )
+        assert acme is not None and globex is not None
+        manual.adjust(conn, acme, 50, manual.Author("adj-1", "ops", "credited twice"), at(2, 19))
+        manual.void(conn, globex, manual.Author("void-9", "finance", "cancelled"), at(2, 19))
+        goodwill = manual.ManualGrant("acme", 75, effective_at=at(2, 20))
+        manual.grant(conn, goodwill, manual.Author("gw-1", "support", "outage"))
     ledger.expire(at(3, 1, 0))
     recognize(runtime.engine, at(3, 1, 0), runtime.gl_accounts, "detailed", sinks=["files"])
     burn(runtime, "a3", "acme", "image", 20, at(3, 5))
@@ -129,7 +142,7 @@ def test_the_history_touches_what_a_rebuild_must_reproduce(runtime: Runtime) -> 
         ).scalars()
         pool_ids = [p["pool_ids"] for p in detailed]
     assert {"expired", "voided", "active"} <= statuses
-    assert {"grant", "burn", "expire", "void", "clawback"} <= kinds
+    assert {"grant", "burn", "expire", "void", "clawback", "adjust"} <= kinds
     assert len(rates) == 3  # query v1, query v2 and image: burns across rate changes
     assert late is not None
     assert pool_ids and all(ids for ids in pool_ids)  # detailed entries name their pools

@@ -273,5 +273,29 @@ def test_tie_out_shows_the_difference_when_a_posting_is_removed(book: Book) -> N
     remove(book.journal, OCT, book.entry(OCT, EntryKind.DEFERRAL, "ord_oct_d").id)
     rows = {r.check: r for r in check(book).tie_out}
     assert rows["deferred revenue"].difference == -1000
-    assert rows["deferred revenue"].result == "differs by -1000"
+    assert rows["deferred revenue"].result == "differs by -10.00 USD"
     assert rows["billings"].ties  # creditsync's own journal still bills the purchase
+
+
+def test_a_missing_entry_of_a_closed_period_is_posted_in_the_first_open_one(book: Book) -> None:
+    with book.runtime.engine.begin() as conn:
+        close_period(conn, SEP)
+    entry = book.entry(SEP, EntryKind.DEFERRAL, "ord_sep")
+    remove(book.journal, SEP, entry.id)
+    found = check(book, SEP)
+    assert kinds(found) == [(DifferenceKind.MISSING, entry.id)]
+    assert not found.clean
+    actions = repair_all(book, found)
+    assert [(a.action, a.entry.period if a.entry else None) for a in actions] == [
+        (Action.REPOST, OCT)
+    ]
+    moved = actions[0].entry
+    assert moved is not None and moved.id == repost_id("files", entry.id)
+    assert f"for {entry.id} of {SEP}" in moved.memo
+    assert entry.id not in {r["entry"]["id"] for r in read(book.journal, SEP)}
+    again = check(book, SEP)
+    assert again.differences == [] and again.clean
+    deferred = next(r for r in again.tie_out if r.check == "deferred revenue")
+    assert deferred.difference == -1000
+    assert deferred.result == f"corrected in {OCT} by entry {moved.id}"
+    assert check(book, OCT).clean

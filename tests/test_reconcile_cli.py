@@ -84,7 +84,7 @@ def test_csv_and_xlsx_files(book: Book, tmp_path: Path) -> None:
         (["--format", "xlsx"], "output"),
         (["--yes"], "yes"),
         (["--format", "pdf"], "format"),
-        (["--sink", "nowhere"], "platform"),
+        (["--sink", "nowhere"], "sink"),
     ],
 )
 def test_bad_options_are_refused_naming_the_field(book: Book, args: list[str], field: str) -> None:

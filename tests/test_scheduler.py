@@ -84,6 +84,23 @@ def test_jobs_follow_the_settings(runtime: Runtime) -> None:
     }
 
 
+def test_a_files_connection_named_as_a_journal_sink_is_not_synced(
+    db_url: str, tmp_path: Path
+) -> None:
+    rt = make_runtime(
+        db_url,
+        tmp_path,
+        connections={"gl_csv": Connection(platform="files", settings={"format": "csv"})},
+        journal_sinks=["gl_csv"],
+    )
+    try:
+        assert not [spec.id for spec in job_specs(rt) if spec.id.startswith("sync:")]
+        sink = rt.sink("gl_csv")
+        assert sink.name == "files" and getattr(sink, "format", None) == "csv"
+    finally:
+        rt.engine.dispose()
+
+
 def test_one_process_leads_and_the_other_skips_its_jobs(runtime: Runtime) -> None:
     leader_calls, follower_calls = Calls(), Calls()
     leader = Scheduler(runtime, [JobSpec("work", leader_calls, timedelta(minutes=1))])

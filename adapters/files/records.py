@@ -113,6 +113,12 @@ def event_from_json(text: str) -> CanonicalEvent:
             f'set it to "{PLATFORM}" or leave it out',
         )
     data["source"] = source
+    if "customer" not in data and "customer_id" in data:  # flat form, as the CSV columns
+        data["customer"] = {
+            "external_id": data.pop("customer_id"),
+            "email": data.pop("customer_email", None),
+            "name": data.pop("customer_name", None),
+        }
     for name in ("occurred_at", "period_end"):
         if data.get(name) is not None:
             data[name] = _instant(data[name], name)

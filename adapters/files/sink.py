@@ -16,8 +16,9 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -25,6 +26,7 @@ from pydantic import ValidationError
 
 from connector.errors import CreditsyncError, InvalidInput
 from connector.journal import Dimensions, JournalEntry, PostedEntry
+from connector.ports import AdapterContext
 from connector.timeutil import utcnow
 
 Format = Literal["jsonl", "csv"]
@@ -93,22 +95,25 @@ class FilesSink:
 
     name = "files"
 
-    def __init__(self, directory: Path | str, format: str = "jsonl") -> None:
+    def __init__(
+        self,
+        directory: Path | str,
+        format: str = "jsonl",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         if format not in FORMATS:
             raise InvalidInput("format", f"{format!r} is not a journal file format", "jsonl or csv")
         self.directory = Path(directory)
         self.format: Format = "csv" if format == "csv" else "jsonl"
+        self._clock = clock
         self._lock = threading.Lock()
         self._indexes: dict[str, _Index] = {}
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> FilesSink:
-        directory = settings.get("dir")
-        if not directory:
-            from connector.settings import get_settings
-
-            directory = get_settings().output_dir / "journal"
-        return cls(Path(directory), str(settings.get("format", "jsonl")))
+    def from_settings(cls, settings: Mapping[str, Any], context: AdapterContext) -> FilesSink:
+        """``dir`` (default: ``journal`` under the configured output folder) and ``format``."""
+        directory = settings.get("dir") or context.output_dir / "journal"
+        return cls(Path(directory), str(settings.get("format", "jsonl")), context.clock)
 
     def path_for(self, period: str) -> Path:
         if not isinstance(period, str) or not PERIOD.fullmatch(period):
@@ -194,7 +199,7 @@ class FilesSink:
         return index
 
     def _encode(self, entry: JournalEntry, sink_id: str, header: bool, index: _Index) -> bytes:
-        posted_at = utcnow().isoformat()
+        posted_at = self._clock().isoformat()
         if self.format == "jsonl":
             record = {
                 "sink_id": sink_id,

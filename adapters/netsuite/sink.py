@@ -26,7 +26,7 @@ from adapters.netsuite.payload import journal_body, postings, readback_query
 from adapters.netsuite.settings import NetSuiteSettings, load_settings
 from connector.errors import CreditsyncError, InvalidInput
 from connector.journal import JournalEntry, PostedEntry
-from connector.ports import EntryBlocked
+from connector.ports import AdapterContext, EntryBlocked
 
 RECORD: Final = "/services/rest/record/v1/journalEntry"
 PERIOD_WORDS: Final = re.compile(r"\bperiods?\b", re.IGNORECASE)
@@ -61,7 +61,9 @@ class NetSuiteSink:
         self._periods: dict[str, str] | None = None
 
     @classmethod
-    def from_settings(cls, raw: Mapping[str, Any]) -> NetSuiteSink:
+    def from_settings(cls, raw: Mapping[str, Any], context: AdapterContext | None = None) -> NetSuiteSink:
+        """The sink of a connection's settings; NetSuite stamps its own records, so the core's
+        context (output folder, clock) is not needed."""
         return cls(load_settings(raw))
 
     # -- what is read once -------------------------------------------------------------------

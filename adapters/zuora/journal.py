@@ -33,6 +33,7 @@ from typing import Any, Literal
 from adapters.zuora.client import Json, ZuoraApi, ZuoraRequestFailed
 from adapters.zuora.settings import ZuoraSettings, load_settings
 from connector.errors import InvalidInput
+from connector.ports import AdapterContext
 from connector.journal import JournalEntry, JournalLine, PostedEntry
 from connector.money import exponent, parse_major
 from connector.platform.retry import Failure, RetryPolicy
@@ -336,5 +337,9 @@ def _numbers_in(data: bytes) -> list[str]:
     return numbers
 
 
-def make_sink(settings: Mapping[str, Any]) -> ZuoraJournalSink:
+def make_sink(
+    settings: Mapping[str, Any], context: AdapterContext | None = None
+) -> ZuoraJournalSink:
+    """The sink of a connection's settings; Zuora stamps its own entries, so the core's context
+    (output folder, clock) is not needed."""
     return ZuoraJournalSink(load_settings(settings))

@@ -1,4 +1,5 @@
-"""Reading an account: its balance, its pools and its ledger entries (read scope)."""
+"""Reading accounts (read scope): a searchable list, one account's view (plan, linked platforms,
+balance, pools), its balance, its pools and its ledger entries."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from connector.api.deps import RuntimeDep
 from connector.api.errors import errors
 from connector.api.types import Instant, Text
 from connector.errors import InvalidInput, NotFound
-from connector.ledger import accounts
+from connector.ledger import accounts, directory
 from connector.ledger.models import Pool
 from connector.ledger.rates import MAX_BIGINT
 from connector.store.tables import ledger_entries
@@ -110,6 +111,62 @@ def pool_out(pool: Pool) -> PoolOut:
     )
 
 
+class AccountOut(BaseModel):
+    id: str
+    name: str | None
+    email: str | None
+    plan: str | None
+    created_at: datetime
+
+
+class AccountsPageOut(BaseModel):
+    accounts: list[AccountOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null: last")
+
+
+class LinkOut(BaseModel):
+    platform: str
+    external_id: str = Field(description="the platform's customer id")
+
+
+class AccountViewOut(AccountOut):
+    links: list[LinkOut]
+    balance: int = Field(description="spendable credits now")
+    pools: list[PoolOut]
+
+
+@router.get("", response_model=AccountsPageOut, responses=READ_ERRORS)
+def list_accounts(
+    runtime: RuntimeDep,
+    _caller: ReadCaller,
+    search: Annotated[
+        Text | None,
+        Query(max_length=200, description="part of an id, name, e-mail or platform customer id"),
+    ] = None,
+    cursor: Annotated[Text | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=directory.MAX_PAGE, description="per page")] = 100,
+) -> AccountsPageOut:
+    """Accounts by id, a page at a time, optionally matching ``search`` (ignoring case)."""
+    with runtime.engine.connect() as conn:
+        found = directory.search(conn, search, after=cursor, limit=limit + 1)
+    page = [AccountOut.model_validate(a, from_attributes=True) for a in found[:limit]]
+    more = len(found) > limit
+    return AccountsPageOut(accounts=page, next_cursor=page[-1].id if more and page else None)
+
+
+@router.get("/{account_id}", response_model=AccountViewOut, responses=READ_ERRORS)
+def get_account(account_id: Text, runtime: RuntimeDep, _caller: ReadCaller) -> AccountViewOut:
+    """One account: its plan, the platforms it is linked to, its balance and every pool."""
+    with runtime.engine.connect() as conn:
+        found = directory.view(conn, account_id)
+    return AccountViewOut(
+        **AccountOut.model_validate(found.account, from_attributes=True).model_dump(),
+        links=[LinkOut(platform=p, external_id=e) for p, e in found.links],
+        balance=found.balance.total,
+        pools=[pool_out(p) for p in found.pools],
+    )
+
+
 @router.get("/{account_id}/balance", response_model=BalanceOut, responses=READ_ERRORS)
 def get_balance(
     account_id: Text,
@@ -121,7 +178,7 @@ def get_balance(
 ) -> BalanceOut:
     """Spendable credits now (or at `at`), pool by pool."""
     when = at or utcnow()
-    found = runtime.ledger.balance(account_id, when)
+    found = runtime.ledger.balance(account_id, None if at is None else when)
     return BalanceOut(
         account_id=found.account_id,
         total=found.total,

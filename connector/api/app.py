@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from connector.api import accounts, admin, burns, errors, health, rejected, webhooks
+from connector.api import accounts, admin, burns, errors, health, manual, rejected, webhooks
 from connector.api.auth import TokenTable
 from connector.api.gate import RequestGate
 from connector.runtime import Runtime
@@ -65,7 +65,7 @@ def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastA
     app.state.sync_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-sync")
     app.state.scheduler = scheduler
     errors.install(app)
-    routers = [m.router for m in (health, webhooks, burns, accounts, admin, rejected)]
+    routers = [m.router for m in (health, webhooks, burns, accounts, admin, manual, rejected)]
     for router in routers:
         app.include_router(router)
     app.add_middleware(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from connector.cli import (
+    accounts_cmd,
     demo_cmd,
     ledger_cmd,
     mappings_cmd,
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 
 for module in (
+    accounts_cmd,
     demo_cmd,
     ledger_cmd,
     mappings_cmd,

@@ -19,15 +19,16 @@ DEFAULT_FOLDER = Path(".creditsync/demo")
 
 def finish(result: DemoResult) -> Path:
     """Print the rollforward and what happened; write the waterfall chart; return its path."""
-    from connector.reports.render import table as report_table
-    from connector.reports.rollforward import rollforward
+    from connector.reports.render import tables as report_tables
+    from connector.reports.rollforward import compact, rollforward
     from connector.reports.waterfall import chart, waterfall
 
     runtime = result.runtime
     with runtime.engine.connect() as conn:
         roll = rollforward(conn, runtime.settings.timezone)
         png = chart(waterfall(conn), result.folder / "waterfall.png")
-    console.print(report_table(roll))
+    for part in report_tables(compact(roll)):
+        console.print(part)
     summary = Table(title="what happened", show_header=False)
     for key, count in sorted(result.counts.items()):
         summary.add_row(key, f"{count:,}")
@@ -79,8 +80,9 @@ def demo_command(
         f"imports       {result.folder / 'imports'} ({len(result.imports)} JSONL files)\n"
         f"journal       {journal} (the files sink)\n"
         f"waterfall     {png}\n"
-        f"explore       CREDITSYNC_DATABASE_URL={result.runtime.settings.database_url} "
-        "creditsync report liability"
+        f"explore       export CREDITSYNC_DATABASE_URL={result.runtime.settings.database_url}\n"
+        f"              export CREDITSYNC_OUTPUT_DIR={result.runtime.settings.output_dir}\n"
+        "              creditsync report rollforward"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,6 +24,8 @@ from connector.cli.common import (
     positive,
 )
 from connector.cli.dry_run import rehearse
+from connector.errors import CreditsyncError
+from connector.text import counted
 from connector.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -97,9 +100,11 @@ def rates_history(action: str) -> None:
 
 @fails_cleanly
 def burn_command(
-    account: str,
-    action: str,
-    units: Annotated[int, typer.Argument(help="how many units of the action, 1 or more")],
+    account: Annotated[str | None, typer.Argument(help="the account; omit with --file")] = None,
+    action: Annotated[str | None, typer.Argument(help="the AI action, e.g. query")] = None,
+    units: Annotated[
+        int | None, typer.Argument(help="how many units of the action, 1 or more")
+    ] = None,
     key: Annotated[
         str | None, typer.Option(help="idempotency key; default a fresh one (no retry safety)")
     ] = None,
@@ -107,14 +112,29 @@ def burn_command(
         str | None,
         typer.Option(help="when it happened, up to now; default now (a replay: the first time)"),
     ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="backfill usage from JSONL or CSV (account_id, idempotency_key, action, units, "
+            "occurred_at per line); a file with a bad line is refused whole",
+        ),
+    ] = None,
 ) -> None:
-    """Burn credits for one action (the CLI twin of POST /v1/burns).
+    """Burn credits for one action (the CLI twin of POST /v1/burns), or a file of them.
 
     Run again with the same --key and content, it returns the first result. Without --at the
     burn is dated now, and a replay of a key already used takes the stored burn's time, as the
     API does for a burn sent without occurred_at."""
     from connector.ledger.models import BurnRequest
 
+    if file is not None:
+        if account or action or units is not None or key or at:
+            raise InvalidOption("--file", "comes alone", "put every burn's fields in the file")
+        _burn_file(file)
+        return
+    if account is None or action is None or units is None:
+        raise InvalidOption("ACCOUNT", "ACCOUNT ACTION UNITS are required", "or give --file")
     positive(units, "units")
     if key is not None and not key.strip():
         raise InvalidOption("--key", "is empty", "give a key unique to this burn, or leave it out")
@@ -134,6 +154,36 @@ def burn_command(
     replay = " (replayed)" if result.replayed else ""
     console.print(
         escape(f"burned {result.credits} credits{replay} [{spread}]; balance {result.balance}")
+    )
+
+
+def _burn_file(path: Path) -> None:
+    """Every line checked first, then burned in order; a rerun replays what was burned."""
+    from connector.ledger.usage_file import read_usage
+
+    requests = read_usage(path)
+    ledger = open_runtime().ledger
+    burned = replayed = credits = 0
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"burning {path.name}", total=len(requests))
+        for number, request in enumerate(requests, start=1):
+            try:
+                result = ledger.burn(request)
+            except CreditsyncError as error:
+                console.print(
+                    escape(
+                        f"stopped at burn {number} of {len(requests)} "
+                        f"({request.account_id} {request.idempotency_key}): {error.message}; "
+                        f"{burned} burned before it (running the file again replays them)"
+                    )
+                )
+                raise typer.Exit(1) from None
+            replayed += result.replayed
+            burned += not result.replayed
+            credits += 0 if result.replayed else result.credits
+            progress.advance(task)
+    console.print(
+        f"{path.name}: {burned} burns ({credits} credits), {replayed} already burned before"
     )
 
 
@@ -209,8 +259,8 @@ def expire_command(
             lost = runtime.ledger.expire(moment, on_chunk=lambda n: progress.advance(task, n))
     verb = "would expire" if dry_run else "expired"
     console.print(
-        f"{len(lost)} pools {verb} with credits left, {sum(e.credits for e in lost)} credits "
-        f"{'would be ' if dry_run else ''}lost"
+        f"{counted(len(lost), 'pool')} {verb} with credits left, "
+        f"{sum(e.credits for e in lost)} credits {'would be ' if dry_run else ''}lost"
         + ("; dry run: nothing was written" if dry_run else "")
     )
 

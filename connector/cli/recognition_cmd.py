@@ -24,7 +24,8 @@ from connector.cli.common import (
 from connector.cli.dry_run import rehearse
 from connector.errors import InvalidInput
 from connector.horizon import not_after_now, period_has_ended
-from connector.recognition.periods import parse_through, zone
+from connector.recognition.periods import end_of, parse_period, parse_through, start_of, zone
+from connector.text import counted
 from connector.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ periods_app = typer.Typer(
     help="Accounting periods: list them, close one (closing is final).", no_args_is_help=True
 )
 report_app = typer.Typer(
-    help="Finance reports: rollforward, waterfall, liability.", no_args_is_help=True
+    help="Finance reports: rollforward, waterfall, liability, deferred.", no_args_is_help=True
 )
 
 FormatOption = Annotated[
@@ -51,16 +52,17 @@ OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="write
 
 
 def _entries_table(run: RecognitionRun, title: str) -> None:
+    from connector.reports.units import shown
+
     table = Table(title=title)
-    for column in ("period", "kind", "currency", "late", "amount", "id"):
-        table.add_column(column)
+    for column in ("period", "kind", "late", "amount", "id"):
+        table.add_column(column, justify="right" if column == "amount" else "left")
     for entry in run.entries[:50]:
         table.add_row(
             entry.period,
             entry.kind.value,
-            entry.currency,
             "late" if entry.late else "",
-            str(entry.total),
+            shown(entry.total, entry.currency),
             entry.id,
         )
     console.print(table)
@@ -96,6 +98,17 @@ def recognize_cmd(
         "--through",
         "recognize through a day that has ended, or an instant up to now",
     )
+    done = _already_done(runtime, cutoff)
+    if done:
+        console.print(f"nothing to do: {done}")
+        return
+    if not dry_run:
+        expired = runtime.ledger.expire(min(cutoff, utcnow()))
+        if expired:
+            console.print(
+                f"expired {counted(len(expired), 'pool')} due by the cutoff first "
+                f"({sum(e.credits for e in expired)} credits lost)"
+            )
     with Progress(
         TextColumn("recognizing"),
         BarColumn(),
@@ -123,11 +136,27 @@ def recognize_cmd(
     console.print(
         f"{verb} through {run.through.isoformat()} ({run.mode}): "
         f"{len(run.entries)} new entries ({run.late_entries} late), "
-        f"{run.pools_recomputed} pools recomputed in {run.seconds:.2f}s"
+        f"{counted(run.pools_recomputed, 'pool')} recomputed in {run.seconds:.2f}s"
         + ("; dry run: nothing was written" if dry_run else "")
     )
     if run.entries:
         _entries_table(run, "journal entries it would post" if dry_run else "new journal entries")
+
+
+def _already_done(runtime: Runtime, cutoff: datetime) -> str | None:
+    """Why a run through ``cutoff`` has nothing left to do (a month-end script run twice)."""
+    from connector.recognition import control
+    from connector.recognition.closing import first_open
+
+    tz = zone(runtime.settings.timezone)
+    with runtime.engine.connect() as conn:
+        opening = first_open(conn)
+        last = control.load(conn, runtime.settings.timezone).last_through
+    if opening is not None and cutoff <= start_of(opening, tz):
+        return f"everything through {cutoff.isoformat()} is in closed periods (open: {opening})"
+    if last is not None and cutoff < last:
+        return f"recognition has already run through {last.isoformat()}"
+    return None
 
 
 @periods_app.command("close")
@@ -296,15 +325,32 @@ def _emit(report: Report, fmt: str, output: Path | None) -> None:
         console.print(f"wrote {output}", style="dim")
 
 
+SinceOption = Annotated[str | None, typer.Option("--since", help="first period, YYYY-MM")]
+UntilOption = Annotated[str | None, typer.Option("--until", help="last period, YYYY-MM")]
+CurrencyOption = Annotated[str | None, typer.Option("--currency", help="one currency, e.g. USD")]
+EntityOption = Annotated[str | None, typer.Option("--entity", help="one entity of the mappings")]
+
+
 @report_app.command("rollforward")
 @fails_cleanly
-def report_rollforward(fmt: FormatOption = "table", output: OutputOption = None) -> None:
+def report_rollforward(
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    currency: CurrencyOption = None,
+    entity: EntityOption = None,
+    short: Annotated[
+        bool, typer.Option("--compact", help="six columns, one table per currency")
+    ] = False,
+) -> None:
     """Deferred revenue rollforward per period and currency, reconciled to the pools."""
-    from connector.reports.rollforward import rollforward
+    from connector.reports.rollforward import Filters, compact, rollforward
 
+    filters = Filters(since=since, until=until, currency=currency, entity=entity)
     with open_engine().connect() as conn:
-        report = rollforward(conn, get_settings().timezone)
-    _emit(report, fmt, output)
+        report = rollforward(conn, get_settings().timezone, filters)
+    _emit(compact(report) if short else report, fmt, output)
 
 
 @report_app.command("waterfall")
@@ -315,12 +361,13 @@ def report_waterfall(
     png: Annotated[
         Path | None, typer.Option("--chart", help="PNG chart path (default: output dir)")
     ] = None,
+    currency: CurrencyOption = None,
 ) -> None:
     """Revenue by month for each purchase month (cohort), with a PNG chart."""
     from connector.reports.waterfall import chart, waterfall  # matplotlib: only for this report
 
     with open_engine().connect() as conn:
-        report = waterfall(conn)
+        report = waterfall(conn, currency)
     _emit(report, fmt, output)
     if report.rows:
         path = chart(report, png or get_settings().output_dir / "waterfall.png")
@@ -333,13 +380,45 @@ def report_liability(
     fmt: FormatOption = "table",
     output: OutputOption = None,
     at: Annotated[str | None, typer.Option(help="ISO instant; default now")] = None,
+    currency: CurrencyOption = None,
+    entity: EntityOption = None,
 ) -> None:
     """Outstanding credits and deferred revenue by pool kind and expiry, with expected breakage."""
     from connector.reports.liability import liability
 
     moment: datetime = instant_option(at, "--at") or utcnow()
     with open_engine().connect() as conn:
-        report = liability(conn, moment)
+        report = liability(conn, moment, currency=currency, entity=entity)
+    _emit(report, fmt, output)
+
+
+@report_app.command("deferred")
+@fails_cleanly
+def report_deferred(
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    period: Annotated[
+        str | None, typer.Option(help="as of the end of this period, YYYY-MM")
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="as of this ISO instant; default now")] = None,
+    currency: CurrencyOption = None,
+    entity: EntityOption = None,
+) -> None:
+    """Deferred revenue by customer, as of a moment (ties to the rollforward's closing)."""
+    from connector.reports.deferred import deferred_by_customer
+
+    runtime = open_runtime()
+    moment = (
+        end_of(parse_period(period), zone(runtime.settings.timezone))
+        if period
+        else instant_option(at, "--at") or utcnow()
+    )
+
+    def gl_account(version: str | None, code: str, owner: str | None) -> str:
+        return runtime.gl_accounts(version, code, owner).deferred_revenue
+
+    with runtime.engine.connect() as conn:
+        report = deferred_by_customer(conn, moment, gl_account, currency=currency, entity=entity)
     _emit(report, fmt, output)
 
 

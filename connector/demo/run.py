@@ -43,7 +43,10 @@ def run_demo(
     burns_per_customer: int = 40,
     step: Step | None = None,
 ) -> DemoResult:
-    """A fresh database in ``folder``, then a year of business month by month."""
+    """A fresh database in ``folder``, then a year of business month by month.
+
+    Paths are made absolute, so that the settings the demo prints work from any directory."""
+    folder = folder.resolve()
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "imports").mkdir(parents=True)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, update
 
 from connector.errors import CreditsyncError
-from connector.ledger import burns, expiry, pools, rates
+from connector.events import SourceKey
+from connector.ledger import burns, expiry, manual, pools, rates
 from connector.ledger.burns import BurnPolicy, PlanPolicies
 from connector.ledger.models import PoolStatus
 from connector.rebuild.scratch import PoolIds, PoolKey
@@ -27,6 +28,7 @@ from connector.rebuild.steps import (
     Recognize,
     SetRate,
     Step,
+    TakeBack,
 )
 from connector.recognition.closing import close_period
 from connector.recognition.gl import GLResolver
@@ -68,11 +70,26 @@ class Replay:
             self.ids.align(conn)
         elif isinstance(step, Burn):
             burns.burn(conn, step.request, None, self._burn_policy)
+        elif isinstance(step, TakeBack):
+            self._take_back(step, conn)
         elif isinstance(step, Expire):
             while expiry.expire(conn, step.until)[0]:
                 pass
         elif isinstance(step, Close):
             close_period(conn, step.period, step.timezone, now=step.closed_at)
+
+    def _take_back(self, step: TakeBack, conn: Connection) -> None:
+        platform, object_id, line, part = step.pool
+        source = SourceKey(platform=platform, object_id=object_id, line_id=line)
+        pool = pools.find_by_source(conn, source, part)
+        if pool is None:
+            self.errors.append(f"{step.label}: the pool was not rebuilt")
+            return
+        author = manual.Author(step.idempotency_key, step.actor, step.reason)
+        if step.operation == manual.Operation.VOID:
+            manual.void(conn, pool.id, author, step.occurred_at)
+        elif step.credits > 0:
+            manual.adjust(conn, pool.id, step.credits, author, step.occurred_at)
 
     def _one(self, step: Step, conn: Connection | None = None) -> None:
         try:

@@ -116,7 +116,27 @@ class Close:
         return f"close {self.period}"
 
 
-Step = SetRate | ApplyEvents | Grant | Burn | Expire | Recognize | Close
+@dataclass(frozen=True)
+class TakeBack:
+    """A manual void or adjustment of a pool (named by its source key), with who and why."""
+
+    RANK: ClassVar[int] = 2
+    at: datetime
+    seq: int
+    operation: str  # void | adjust
+    pool: tuple[str, str, str, str]  # platform, object, line, part
+    credits: int  # removed (adjust)
+    idempotency_key: str
+    actor: str
+    reason: str
+    occurred_at: datetime
+
+    @property
+    def label(self) -> str:
+        return f"{self.operation} {':'.join(self.pool)} ({self.idempotency_key})"
+
+
+Step = SetRate | ApplyEvents | Grant | Burn | TakeBack | Expire | Recognize | Close
 
 
 def order(step: Step) -> tuple[datetime, int, int]:

@@ -29,6 +29,7 @@ from connector.rebuild.steps import (
     Recognize,
     SetRate,
     Step,
+    TakeBack,
     order,
 )
 from connector.recognition.failed_refunds import undo_reference
@@ -38,7 +39,14 @@ from connector.recognition.tables import (
     recognition_money,
     recognition_runs,
 )
-from connector.store.tables import burn_rates, burns, ledger_entries, mapping_versions, pools
+from connector.store.tables import (
+    burn_rates,
+    burns,
+    ledger_entries,
+    manual_operations,
+    mapping_versions,
+    pools,
+)
 from connector.sync.exceptions import EVENT, OPEN
 from connector.sync.tables import source_events, sync_exceptions
 
@@ -214,6 +222,44 @@ def _ledger_steps(conn: Connection, timeline: Timeline) -> None:
     ]
 
 
+def _manual_steps(conn: Connection, timeline: Timeline) -> None:
+    """Manual voids and adjustments (manual grants are direct grants)."""
+    mo, p = manual_operations.c, pools.c
+    rows = conn.execute(
+        select(
+            mo.id,
+            mo.operation,
+            mo.credits,
+            mo.idempotency_key,
+            mo.actor,
+            mo.reason,
+            mo.occurred_at,
+            mo.recorded_at,
+            p.source_platform,
+            p.source_object,
+            p.source_line,
+            p.source_part,
+        )
+        .join(pools, p.id == mo.pool_id)
+        .where(mo.operation != "grant")
+        .order_by(mo.id)
+    )
+    for row in rows:
+        timeline.steps.append(
+            TakeBack(
+                row.recorded_at,
+                row.id,
+                row.operation,
+                (row.source_platform, row.source_object, row.source_line, row.source_part),
+                -row.credits,
+                row.idempotency_key,
+                row.actor,
+                row.reason,
+                row.occurred_at,
+            )
+        )
+
+
 def _recognition_steps(conn: Connection, timeline: Timeline) -> None:
     timeline.timezone = conn.execute(select(recognition_control.c.timezone)).scalar()
     runs = []
@@ -238,6 +284,7 @@ def build(conn: Connection) -> Timeline:
     timeline = Timeline()
     _event_steps(conn, timeline)
     _ledger_steps(conn, timeline)
+    _manual_steps(conn, timeline)
     _recognition_steps(conn, timeline)
     timeline.steps.sort(key=order)
     return timeline

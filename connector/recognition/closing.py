@@ -6,19 +6,27 @@ Rules a finance team relies on:
 - periods close in order: closing 2026-10 while 2026-09 (with entries) is open is refused, since
   September's figures could still move and October's opening balance with them;
 - a period closes only after ``recognize`` has run through its end and has seen every ledger
-  change dated in it, so nothing it should hold is pushed into the next period by the close.
+  change dated in it, so nothing it should hold is pushed into the next period by the close;
+- a period closes only once the pools due to expire in it have been expired, so its breakage is
+  in it and not posted late in the next one;
+- at close, the subledger's deferred revenue per currency and entity is kept: the closed
+  period's rollforward ties to the subledger as it was known then (late facts show in the first
+  open period instead of turning a closed period red).
 Closing an already closed period returns it unchanged (idempotent).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
 from connector.errors import InvalidInput
-from connector.recognition import control
+from connector.ledger.models import PoolStatus
+from connector.recognition import control, subledger
 from connector.recognition.periods import (
     end_of,
     entry_date,
@@ -27,7 +35,12 @@ from connector.recognition.periods import (
     start_of,
     zone,
 )
-from connector.recognition.tables import accounting_periods, journal_entries, recognition_money
+from connector.recognition.tables import (
+    accounting_periods,
+    closed_period_balances,
+    journal_entries,
+    recognition_money,
+)
 from connector.store.tables import ledger_entries, pools
 from connector.timeutil import require_aware, utcnow
 
@@ -86,6 +99,59 @@ def _unrecognized_before(conn: Connection, state: control.Control, moment: datet
     return int(count)
 
 
+def expiries_due(conn: Connection, before: datetime) -> int:
+    """Pools whose expiry falls before ``before`` and that ``expire`` has not closed yet."""
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                pools.c.status.in_([PoolStatus.ACTIVE.value, PoolStatus.EXHAUSTED.value]),
+                pools.c.expires_at.is_not(None),
+                pools.c.expires_at < before,
+            )
+        ).scalar_one()
+    )
+
+
+def _keep_subledger(conn: Connection, period: str, ends_at: datetime) -> None:
+    """Record the pools' deferred revenue at the period's end, per currency and entity."""
+    kept: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for currency in conn.execute(
+        select(journal_entries.c.currency).where(journal_entries.c.period <= period).distinct()
+    ).scalars():
+        kept[(currency, "")]  # a currency with nothing deferred left is kept as 0
+    for info, (position,) in subledger.positions(conn, [ends_at]):
+        totals = kept[(info.currency, info.entity or "")]
+        totals[0] += position.deferred
+        totals[1] += 1
+    if kept:
+        conn.execute(
+            closed_period_balances.insert(),
+            [
+                {
+                    "period": period,
+                    "currency": currency,
+                    "entity": entity,
+                    "deferred": deferred,
+                    "pools": count,
+                }
+                for (currency, entity), (deferred, count) in sorted(kept.items())
+            ],
+        )
+
+
+def kept_deferred(conn: Connection, entity: str | None = None) -> Mapping[tuple[str, str], int]:
+    """Deferred revenue kept at each close, per (period, currency), over all entities.
+
+    A closed period with no row at all was closed before balances were kept: callers compare it
+    with the subledger recomputed now."""
+    c = closed_period_balances.c
+    query = select(c.period, c.currency, func.sum(c.deferred)).group_by(c.period, c.currency)
+    if entity is not None:
+        query = query.where(c.entity == entity)
+    rows = conn.execute(query).all()
+    return {(period, currency): int(total) for period, currency, total in rows}
+
+
 def close_period(
     conn: Connection, period: str, timezone: str = "UTC", now: datetime | None = None
 ) -> ClosedPeriod:
@@ -117,6 +183,15 @@ def close_period(
             f"recognition has run through {covered}, not to the end of {period}",
             f"run `creditsync recognize --through {entry_date(ends_at, tz).isoformat()}` first",
         )
+    due = expiries_due(conn, ends_at)
+    if due:
+        raise InvalidInput(
+            "period",
+            f"{due} pool(s) expire before the end of {period} and have not been expired: "
+            "their breakage belongs in it",
+            f"run `creditsync expire --at {ends_at.isoformat()}`, then `creditsync recognize "
+            f"--through {entry_date(ends_at, tz).isoformat()}`, then close {period}",
+        )
     unrecognized = _unrecognized_before(conn, state, ends_at)
     if unrecognized:
         raise InvalidInput(
@@ -136,6 +211,7 @@ def close_period(
             closed_at=now,
         )
     )
+    _keep_subledger(conn, period, ends_at)
     return closed
 
 

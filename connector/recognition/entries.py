@@ -28,6 +28,7 @@ from enum import StrEnum
 from connector.errors import InvalidInput
 from connector.journal import EntryKind, JournalEntry, JournalLine
 from connector.recognition.state import Figures
+from connector.text import counted
 from mappings.gl import GLAccounts
 
 
@@ -139,7 +140,7 @@ class Draft:
                 "give deferred revenue, revenue, breakage, refunds and clearing distinct codes",
             )
         pools = self.pool_ids
-        what = f"pool {pools[0]}" if self.scope != "summary" else f"{len(pools)} pools"
+        what = f"pool {pools[0]}" if self.scope != "summary" else counted(len(pools), "pool")
         memo = f"creditsync {self.kind} {self.period} {self.currency} ({what})"
         if self.late:
             memo += "; late: from periods closed before it was known"

@@ -165,6 +165,18 @@ accounting_periods = Table(
     Column("closed_at", UTCDateTime(), nullable=False),
 )
 
+# The subledger's deferred revenue per currency and entity as known when a period was closed:
+# what the closed period's rollforward ties to forever ("" stands for no entity).
+closed_period_balances = Table(
+    "closed_period_balances",
+    metadata,
+    Column("period", String(7), ForeignKey("accounting_periods.period"), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("entity", String(100), primary_key=True),
+    Column("deferred", BigInteger, nullable=False),
+    Column("pools", BigInteger, nullable=False),
+)
+
 journal_outbox = Table(
     "journal_outbox",
     metadata,

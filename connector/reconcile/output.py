@@ -123,7 +123,7 @@ def tie_out_table(result: Reconciliation) -> Table:
             _money(row.subledger, row.currency),
             _money(row.ledger, row.currency),
             _money(row.difference, row.currency),
-            "[green]ties[/green]" if row.ties else "[red]differs[/red]",
+            f"[green]{row.result}[/green]" if row.ties else "[red]differs[/red]",
         )
     return table
 

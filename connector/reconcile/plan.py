@@ -126,8 +126,26 @@ def repost(sink: str, entry: JournalEntry, first_open: str | None, today: date) 
             "entry_date": entry.entry_date
             if period == entry.period
             else booking_date(period, today),
-            "memo": f"{entry.memo}; re-posted by reconciliation for {entry.id}".lstrip("; "),
+            "memo": f"{entry.memo}; re-posted by reconciliation for {entry.id} of "
+            f"{entry.period}".lstrip("; "),
         }
+    )
+
+
+def _missing(
+    sink: str,
+    difference: Difference,
+    entry: JournalEntry,
+    first_open: str | None,
+    today: date,
+) -> RepairAction:
+    """Post a missing entry as produced, or, when its period is closed, its copy in the first
+    open period (a closed period never receives an entry)."""
+    if correction_period(entry.period, first_open) == entry.period:
+        return RepairAction(Action.POST, sink, difference, entry, "post as produced")
+    moved = repost(sink, entry, first_open, today)
+    return RepairAction(
+        Action.REPOST, sink, difference, moved, f"{entry.period} is closed: post in {moved.period}"
     )
 
 
@@ -151,9 +169,7 @@ def plan(
         kind = difference.kind
         if kind is DifferenceKind.MISSING:
             assert difference.expected is not None
-            actions.append(
-                RepairAction(Action.POST, sink, difference, difference.expected, "post as produced")
-            )
+            actions.append(_missing(sink, difference, difference.expected, first_open, today))
             continue
         if kind is DifferenceKind.UNKNOWN and keep_unknown:
             actions.append(

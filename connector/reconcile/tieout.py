@@ -6,25 +6,30 @@
 - Billings: the deferral entries of the period against the purchases ingested in it (the
   revenue of the pools that became effective in the period), per currency.
 
-A closed period may legitimately differ by what arrived after it was closed: that is posted,
-marked late, in the first open period.
+A closed period is compared with the subledger as it was known when it was closed (late facts
+post, marked late, in the first open period). A closed period never receives a correction: a
+repair posts it in the first open period, and the closed period's tie-out names it ("corrected in
+2026-11 by entry rp-...") instead of staying red.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from connector.journal import PostedEntry
+from connector.journal import JournalEntry, PostedEntry
 from connector.recognition import subledger
+from connector.recognition.closing import closed_periods, kept_deferred
 from connector.recognition.gl import GLResolver
 from connector.recognition.periods import end_of, periods_from, start_of, zone
 from connector.recognition.tables import journal_entries, recognition_control
+from connector.reconcile import records
 from connector.reconcile.readback import ReadBack
+from connector.reports.units import shown
 from connector.store.tables import pools
 
 DEFERRED = "deferred revenue"
@@ -38,6 +43,8 @@ class TieOut:
     currency: str
     subledger: int  # the pools' side
     ledger: int  # the journal's side (posted entries or deferral entries)
+    corrected: int = 0  # what repairs posted in later periods add to this side
+    corrections: tuple[Correction, ...] = ()
 
     @property
     def difference(self) -> int:
@@ -45,11 +52,27 @@ class TieOut:
 
     @property
     def ties(self) -> bool:
-        return self.difference == 0
+        return self.difference + self.corrected == 0
 
     @property
     def result(self) -> str:
-        return "ties" if self.ties else f"differs by {self.difference}"
+        if self.difference == 0:
+            return "ties"
+        if self.ties:
+            return "corrected in " + ", ".join(
+                f"{c.period} by entry {c.entry_id}" for c in self.corrections
+            )
+        return f"differs by {shown(self.difference, self.currency)}"
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A repair of a closed period, posted in a later one."""
+
+    period: str
+    entry_id: str
+    currency: str
+    deferred: int  # its effect on deferred revenue
 
 
 def cutoff(conn: Connection, period: str, timezone: str) -> datetime:
@@ -72,7 +95,7 @@ def deferred_accounts(conn: Connection, gl: GLResolver) -> dict[str, set[str]]:
 
 
 def ledger_deferred(
-    postings: Iterable[PostedEntry], accounts: Mapping[str, set[str]]
+    postings: Iterable[PostedEntry | JournalEntry], accounts: Mapping[str, set[str]]
 ) -> dict[str, int]:
     """Credit balance of the deferred-revenue accounts, per currency (pure)."""
     out: dict[str, int] = defaultdict(int)
@@ -113,8 +136,38 @@ def deferred_tie_out(
         for each in periods_from(min(first or period, period), period)
         for posting in readback.period(each)
     ]
-    pools_side = subledger_deferred(conn, cutoff(conn, period, timezone))
-    return _rows(DEFERRED, readback.name, pools_side, ledger_deferred(postings, accounts))
+    kept = kept_deferred(conn)
+    if period in {p for p, _c in kept}:  # closed: the subledger as known at its close
+        pools_side = {c: amount for (p, c), amount in kept.items() if p == period}
+    else:
+        pools_side = subledger_deferred(conn, cutoff(conn, period, timezone))
+    rows = _rows(DEFERRED, readback.name, pools_side, ledger_deferred(postings, accounts))
+    if period not in closed_periods(conn):
+        return rows
+    fixes = corrections(conn, readback.name, period, accounts)
+    return [
+        replace(
+            row,
+            corrected=sum(c.deferred for c in fixes if c.currency == row.currency),
+            corrections=tuple(c for c in fixes if c.currency == row.currency),
+        )
+        for row in rows
+    ]
+
+
+def corrections(
+    conn: Connection, sink: str, period: str, accounts: Mapping[str, set[str]]
+) -> list[Correction]:
+    """Repairs of ``period`` or earlier posted to ``sink`` in a later period."""
+    out = []
+    for repair in records.repairs(conn, sink):
+        if repair.status != records.POSTED:
+            continue
+        if not repair.reconciled_period <= period < repair.period:
+            continue
+        effect = ledger_deferred([repair.entry], accounts).get(repair.entry.currency, 0)
+        out.append(Correction(repair.period, repair.id, repair.entry.currency, effect))
+    return out
 
 
 def billings_tie_out(conn: Connection, period: str, timezone: str) -> list[TieOut]:

@@ -13,19 +13,24 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from connector.recognition import subledger
-from connector.reports.model import Column, Report, Value
+from connector.reports.model import Column, Report, Section, Value
 from connector.timeutil import require_aware
 
-COLUMNS = (
-    Column("section", "By"),
-    Column("currency", "Currency"),
-    Column("group", "Group"),
-    Column("pools", "Pools"),
-    Column("credits", "Outstanding credits"),
-    Column("deferred", "Deferred revenue", money=True),
-    Column("expected_breakage_credits", "Expected breakage (credits)"),
-    Column("expected_breakage", "Expected breakage", money=True),
-)
+SECTIONS = (("kind", "By pool kind", "Pool kind"), ("expiry", "By time to expiry", "Expires in"))
+
+
+def _columns(group_header: str) -> tuple[Column, ...]:
+    return (
+        Column("currency", "Currency"),
+        Column("group", group_header),
+        Column("pools", "Pools", summed=True),
+        Column("credits", "Outstanding credits", summed=True),
+        Column("deferred", "Deferred revenue", money=True, summed=True),
+        Column("expected_breakage_credits", "Expected breakage (credits)", summed=True),
+        Column("expected_breakage", "Expected breakage", money=True, summed=True),
+    )
+
+
 BUCKETS = (
     (timedelta(days=30), "0-30 days"),
     (timedelta(days=90), "31-90 days"),
@@ -45,11 +50,15 @@ def bucket(expires_at: datetime | None, at: datetime) -> str:
     return "over 1 year"
 
 
-def liability(conn: Connection, at: datetime) -> Report:
+def liability(
+    conn: Connection, at: datetime, *, currency: str | None = None, entity: str | None = None
+) -> Report:
     at = require_aware(at, "at")
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for info, (position,) in subledger.positions(conn, [at], with_revenue_only=False):
         if position.credits_left <= 0 and position.deferred == 0:
+            continue
+        if (currency and info.currency != currency.upper()) or (entity and info.entity != entity):
             continue
         values = (
             1,
@@ -64,14 +73,10 @@ def liability(conn: Connection, at: datetime) -> Report:
                 totals[i] += value
     order = {name: i for i, (_l, name) in enumerate(BUCKETS)}
     order.update({"past expiry": -1, "over 1 year": 98, "no expiry": 99})
-    rows: list[dict[str, Value]] = []
-    for (section, currency, group), (n, credits, deferred, exp_credits, exp_amount) in sorted(
-        groups.items(),
-        key=lambda kv: (kv[0][0] != "kind", kv[0][1], order.get(kv[0][2], 0), kv[0][2]),
-    ):
-        rows.append(
+    sections = []
+    for key, title, header in SECTIONS:
+        rows: list[dict[str, Value]] = [
             {
-                "section": section,
                 "currency": currency,
                 "group": group,
                 "pools": n,
@@ -80,10 +85,21 @@ def liability(conn: Connection, at: datetime) -> Report:
                 "expected_breakage_credits": exp_credits,
                 "expected_breakage": exp_amount,
             }
-        )
+            for (section, currency, group), (
+                n,
+                credits,
+                deferred,
+                exp_credits,
+                exp_amount,
+            ) in sorted(groups.items(), key=lambda kv: (kv[0][1], order.get(kv[0][2], 0), kv[0][2]))
+            if section == key
+        ]
+        sections.append(Section(key, title, _columns(header), tuple(rows)))
     notes = (
-        f"As of {at.isoformat()}; amounts in minor units.",
+        f"As of {at.isoformat()}.",
+        "Each table covers every pool once: the two breakdowns are separate tables, never added "
+        "together.",
         "Expected breakage: credits beyond the expected use at the pool's breakage rate "
         "(0 under the remote method with no rate), and the deferred revenue they hold.",
     )
-    return Report("liability", "Credit liability", COLUMNS, tuple(rows), notes)
+    return Report("liability", "Credit liability", tuple(sections), notes)

@@ -141,3 +141,24 @@ ledger_entries = Table(
     UniqueConstraint("pool_id", "kind", "reference"),
     Index("ix_ledger_entries_account", "account_id", "id"),
 )
+
+# Grants, voids and adjustments made by a person (support, finance), outside any platform: who,
+# why, and the ledger entry each one wrote. The idempotency key makes a retried request a no-op.
+manual_operations = Table(
+    "manual_operations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("operation", String(10), nullable=False),  # grant | void | adjust
+    Column("account_id", String(200), ForeignKey("accounts.id"), nullable=False),
+    Column("pool_id", Id, ForeignKey("pools.id"), nullable=False),
+    Column("entry_kind", String(20), nullable=False),  # the ledger entry it wrote
+    Column("entry_reference", String(300), nullable=False),
+    Column("credits", BigInteger, nullable=False),  # signed, as in the ledger entry
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Index("ix_manual_operations_pool", "pool_id"),
+)

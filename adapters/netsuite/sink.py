@@ -61,7 +61,9 @@ class NetSuiteSink:
         self._periods: dict[str, str] | None = None
 
     @classmethod
-    def from_settings(cls, raw: Mapping[str, Any], context: AdapterContext | None = None) -> NetSuiteSink:
+    def from_settings(
+        cls, raw: Mapping[str, Any], context: AdapterContext | None = None
+    ) -> NetSuiteSink:
         """The sink of a connection's settings; NetSuite stamps its own records, so the core's
         context (output folder, clock) is not needed."""
         return cls(load_settings(raw))

@@ -33,10 +33,10 @@ from typing import Any, Literal
 from adapters.zuora.client import Json, ZuoraApi, ZuoraRequestFailed
 from adapters.zuora.settings import ZuoraSettings, load_settings
 from connector.errors import InvalidInput
-from connector.ports import AdapterContext
 from connector.journal import JournalEntry, JournalLine, PostedEntry
 from connector.money import exponent, parse_major
 from connector.platform.retry import Failure, RetryPolicy
+from connector.ports import AdapterContext
 
 MAX_ITEMS = 100
 NOTES_PREFIX = "creditsync:"

@@ -133,7 +133,7 @@ def test_dry_runs_say_what_would_happen_and_write_nothing(engine: Engine) -> Non
 
     expire = run("expire", "--dry-run")
     assert expire.exit_code == 0, expire.output
-    assert "1 pools would expire with credits left, 100 credits would be lost" in said(expire)
+    assert "1 pool would expire with credits left, 100 credits would be lost" in said(expire)
     assert "nothing was written" in said(expire)
     assert counts(engine) == before
 

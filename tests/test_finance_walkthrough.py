@@ -48,6 +48,6 @@ def test_the_month_end_walkthrough_runs_verbatim_on_the_demo_database(
             if line.endswith("--compact"):
                 assert "ties" in outcome.output and "differs" not in outcome.output
     get_settings.cache_clear()
-    book = load_workbook(tmp_path / "close-2027-04" / "rollforward.xlsx")
+    book = load_workbook(tmp_path / "close-2026-04" / "rollforward.xlsx")
     assert book.sheetnames == ["rollforward", "notes"]
-    assert (tmp_path / "close-2027-04" / "waterfall.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "close-2026-04" / "waterfall.png").read_bytes()[:4] == b"\x89PNG"

@@ -112,8 +112,8 @@ def test_usage_backfill_from_a_file_is_checked_whole_then_burned(cli: str, tmp_p
     as_csv.write_text(
         "account_id,idempotency_key,action,units,occurred_at\nbob,c1,query,7,2026-01-05T00:00:00Z\n"
     )
-    assert "1 burns (7 credits)" in run("burn", "--file", str(as_csv)).output
+    assert "1 burn (7 credits)" in run("burn", "--file", str(as_csv)).output
     assert "acme: 85 credits" in run("balance", "acme").output
     assert "acme: 100 credits" in run("balance", "acme", "--at", "2026-01-01T12:00Z").output
     alone = run("burn", "acme", "--file", str(usage))
-    assert alone.exit_code == 1 and "file: comes alone" in alone.output
+    assert alone.exit_code == 2 and "--file: comes alone" in alone.output

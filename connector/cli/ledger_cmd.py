@@ -183,7 +183,8 @@ def _burn_file(path: Path) -> None:
             credits += 0 if result.replayed else result.credits
             progress.advance(task)
     console.print(
-        f"{path.name}: {burned} burns ({credits} credits), {replayed} already burned before"
+        f"{path.name}: {counted(burned, 'burn')} ({credits} credits), "
+        f"{replayed} already burned before"
     )
 
 

@@ -89,6 +89,7 @@ def recognize_cmd(
 
     A cutoff after now is refused: the next run could not go back to an earlier one, so
     daily recognition would stop until that date."""
+    from connector.ledger.service import Ledger
     from connector.recognition.run import recognize
 
     runtime = open_runtime()
@@ -102,13 +103,6 @@ def recognize_cmd(
     if done:
         console.print(f"nothing to do: {done}")
         return
-    if not dry_run:
-        expired = runtime.ledger.expire(min(cutoff, utcnow()))
-        if expired:
-            console.print(
-                f"expired {counted(len(expired), 'pool')} due by the cutoff first "
-                f"({sum(e.credits for e in expired)} credits lost)"
-            )
     with Progress(
         TextColumn("recognizing"),
         BarColumn(),
@@ -120,8 +114,10 @@ def recognize_cmd(
     ) as bar:
         task = bar.add_task("recognize", total=None)
 
-        def run_on(engine: Engine) -> RecognitionRun:
-            return recognize(
+        def run_on(engine: Engine) -> tuple[int, int, RecognitionRun]:
+            """Expire what is due by the cutoff (or now, if earlier) first, then recognize."""
+            expired = Ledger(engine).expire(min(cutoff, utcnow()))
+            run = recognize(
                 engine,
                 cutoff,
                 runtime.gl_accounts,
@@ -130,8 +126,14 @@ def recognize_cmd(
                 sinks=settings.journal_sinks,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
+            return len(expired), sum(e.credits for e in expired), run
 
-        run = rehearse(runtime.engine, run_on) if dry_run else run_on(runtime.engine)
+        pools, lost, run = rehearse(runtime.engine, run_on) if dry_run else run_on(runtime.engine)
+    if pools:
+        console.print(
+            f"{'would expire' if dry_run else 'expired'} {counted(pools, 'pool')} due by the "
+            f"cutoff first ({lost} credits {'would be ' if dry_run else ''}lost)"
+        )
     verb = "would recognize" if dry_run else "recognized"
     console.print(
         f"{verb} through {run.through.isoformat()} ({run.mode}): "

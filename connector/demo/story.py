@@ -21,9 +21,9 @@ from connector.events import (
 )
 from connector.ledger.models import BurnRequest
 
-YEAR = 2026
-SELLING_MONTHS = 12  # purchases happen in 2026 ...
-MONTHS = 15  # ... and the credits keep burning (and the first bundles expire) into 2027
+YEAR = 2025  # wholly in the past, so every command of the walkthrough is allowed on it
+SELLING_MONTHS = 12  # purchases happen in 2025 ...
+MONTHS = 15  # ... and the credits keep burning (and the first bundles expire) into 2026
 # item id (files catalog in mappings/examples/files.toml), price in USD cents, weight
 BUNDLES = [("credits-1k", 1_000, 6), ("credits-10k", 9_000, 3), ("credits-100k", 80_000, 1)]
 ACTIONS = [("query", 60, 70), ("image", 8, 25), ("analysis", 2, 5)]  # (action, max units, weight)
@@ -39,7 +39,7 @@ RATE_CHANGES = [
 
 @dataclass
 class Month:
-    number: int  # 1 = January 2026, 13 = January 2027
+    number: int  # 1 = January 2025, 13 = January 2026
     start: datetime
     end: datetime
     events: list[CanonicalEvent] = field(default_factory=list)

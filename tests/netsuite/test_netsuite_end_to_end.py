@@ -101,23 +101,32 @@ def test_the_demo_year_posts_reconciles_and_repairs_in_netsuite(
         for period in (deleted_period, changed_period):
             code, output = reconcile(period, "--repair", "--yes")
             assert "repair: " in output and "0 failed" in output, output
-        assert deleted in fake.journals  # posted again under its own external id, in its period
+        # the deleted entry's period is closed in creditsync: it is posted again in the first
+        # open period, under a repair id whose memo names the original entry and its period
+        assert deleted not in fake.journals
+        again = [j for j in fake.journals.values() if decode(deleted) in (j.memo or "")]
+        assert len(again) == 1 and again[0].period != deleted_period, again
 
-        # Every period of the year is closed in creditsync, so the changed entry is reversed and
-        # re-posted in the first open period: no entry differs anywhere any more, the deferred
-        # balance through the closed periods since the change keeps the 10.00 it was given
-        # (closed periods are never changed), and from the first open period on it ties.
+        # Every period of the year is closed in creditsync, so both corrections go into the first
+        # open period: no entry differs anywhere any more; the closed periods since each edit keep
+        # the deferred balance they were closed with (closed periods never change) and their
+        # tie-out names the correction, so they read clean; the first open period ties.
         with demo.runtime.engine.connect() as conn:
             opening = first_open(conn)
         assert opening is not None
+        missing = None
         for period in [*demo.periods, opening]:
             code, output = reconcile(period, "--format", "csv")
-            assert differences(output) == [], (period, output)
+            assert code == 0 and differences(output) == [], (period, output)
             off = untied(output)
-            if changed_period <= period < opening:
-                assert code == 1 and off in ([1000], [-1000]), (period, output)
+            if period == deleted_period:
+                (missing,) = off  # what the deleted entry moved, in minor units
+            if deleted_period <= period < opening:
+                assert missing is not None and "corrected in" in output, (period, output)
+                edits = missing + (1000 if period >= changed_period else 0)
+                assert off in ([edits], [-edits]), (period, output)
             else:
-                assert code == 0 and off == [], (period, output)
+                assert off == [], (period, output)
     finally:
         get_settings.cache_clear()
 

@@ -41,6 +41,7 @@ from adapters.chargebee.parse import customer_of, invoice_purchases
 from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings
 from adapters.chargebee.source import ChargebeeSource
+from bench.pages import TemplatedPages, per_second
 from bench.sync_stripe import apply_rates, stripe_purchases
 from connector.events import Purchase
 from tests.chargebee.chargebee_payloads import billing_address, invoice, line_item, list_envelope
@@ -54,16 +55,17 @@ PER_PAGE = 100
 RATE_LIMITS = {"Starter": 150, "Performance": 1_000, "Enterprise": 3_500}  # requests a minute
 
 
-class InvoicePages:
+class InvoicePages(TemplatedPages):
     """N paid invoices as Chargebee list pages; page p's invoices are inv_p{p:05d}_{i:03d}."""
 
+    marker = TOKEN
+    digits = 5
+
     def __init__(self, n_invoices: int) -> None:
-        self.pages = max(1, -(-n_invoices // PER_PAGE))
-        self._full = self._template(PER_PAGE)
-        self._last = self._template(n_invoices - (self.pages - 1) * PER_PAGE)
+        super().__init__(n_invoices, PER_PAGE)
 
     @staticmethod
-    def _template(size: int) -> bytes:
+    def template(size: int, more: bool) -> bytes:
         invoices = []
         for i in range(size):
             invoice_id = f"inv_p{TOKEN}_{i:03d}"
@@ -77,17 +79,8 @@ class InvoicePages:
                     address=billing_address(f"c{i}@example.com"),
                 )
             )
-        page = list_envelope("invoice", invoices, f"next-{TOKEN}")
+        page = list_envelope("invoice", invoices, f"next-{TOKEN}" if more else None)
         return json.dumps(page, separators=(",", ":")).encode()
-
-    def body(self, page: int) -> bytes:
-        last = page == self.pages - 1
-        body = (self._last if last else self._full).replace(TOKEN.encode(), b"%05d" % page)
-        return body.replace(b',"next_offset":"next-%05d"' % page, b"") if last else body
-
-    def bodies(self) -> Iterator[bytes]:
-        for page in range(self.pages):
-            yield self.body(page)
 
 
 def _serve(pages: InvoicePages) -> Callable[[httpx.Request], httpx.Response]:
@@ -160,10 +153,6 @@ def tls_setup_seconds(samples: int = 20) -> float:
     return (time.perf_counter() - start) / samples
 
 
-def _rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds > 0 else float("inf")
-
-
 def _timed(run: Callable[[], int]) -> tuple[int, float]:
     start = time.perf_counter()
     count = run()
@@ -186,25 +175,25 @@ def main(argv: list[str] | None = None) -> None:
     stripe, stripe_s = _timed(lambda: sum(1 for _ in stripe_purchases(n)))
     assert synced == parsed == stripe == n, (synced, parsed, stripe, n)
 
-    sync_rate = _rate(n, sync_s)
+    sync_rate = per_second(n, sync_s)
     print(f"{n:,} paid invoices in {-(-n // PER_PAGE):,} pages of {PER_PAGE}")
     rows = [
         ("Chargebee sync (SDK request layer + parse)", sync_rate, sync_s),
-        ("Chargebee parse only (json + parser)", _rate(n, parse_s), parse_s),
-        (f"Chargebee typed SDK models ({typed:,} invoices)", _rate(typed, typed_s), typed_s),
-        ("Stripe sync (bench.sync_stripe)", _rate(n, stripe_s), stripe_s),
+        ("Chargebee parse only (json + parser)", per_second(n, parse_s), parse_s),
+        (f"Chargebee typed SDK models ({typed:,} invoices)", per_second(typed, typed_s), typed_s),
+        ("Stripe sync (bench.sync_stripe)", per_second(n, stripe_s), stripe_s),
     ]
     for label, rate, seconds in rows:
         print(f"  {label:<46} {rate:>10,.0f} invoices/s  ({seconds:.2f} s)")
-    print(f"  Chargebee sync / typed SDK: {sync_rate / _rate(typed, typed_s):.1f}x")
-    print(f"  Chargebee sync / Stripe sync: {sync_rate / _rate(n, stripe_s):.2f}")
+    print(f"  Chargebee sync / typed SDK: {sync_rate / per_second(typed, typed_s):.1f}x")
+    print(f"  Chargebee sync / Stripe sync: {sync_rate / per_second(n, stripe_s):.2f}")
     per_request = sync_s / -(-n // PER_PAGE)
     tls = tls_setup_seconds()
     print(
         f"  per page request: {per_request * 1000:.0f} ms; the SDK's TLS context from its CA "
         f"bundle, built anew for every request, costs {tls * 1000:.0f} ms (measured apart)"
     )
-    parse_rate = _rate(n, parse_s)
+    parse_rate = per_second(n, parse_s)
     for plan, per_minute in RATE_LIMITS.items():
         allowed = per_minute * PER_PAGE / 60
         print(

@@ -23,13 +23,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
 
-from bench.burns import T0, baseline_sql, seed
+from bench.burns import baseline_sql, burn, seed
 from bench.databases import fresh_engine
 from connector.ledger.group_commit import GroupCommitSettings, GroupCommitter
 from connector.ledger.models import BurnRequest
@@ -60,16 +60,7 @@ class Run:
 
 def work(callers: int, per_caller: int, n_accounts: int, tag: str) -> list[list[BurnRequest]]:
     return [
-        [
-            BurnRequest(
-                account_id=f"acct{(c * per_caller + i) % n_accounts}",
-                idempotency_key=f"{tag}-{c}-{i}",
-                action="query",
-                units=1,
-                occurred_at=T0 + timedelta(seconds=i),
-            )
-            for i in range(per_caller)
-        ]
+        [burn((c * per_caller + i) % n_accounts, f"{tag}-{c}-{i}", i) for i in range(per_caller)]
         for c in range(callers)
     ]
 

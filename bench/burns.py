@@ -14,7 +14,7 @@ from sqlalchemy import Engine, insert
 
 from connector.events import SourceKey
 from connector.ledger import pools as pool_store
-from connector.ledger.models import GrantRequest, PoolKind
+from connector.ledger.models import BurnRequest, GrantRequest, PoolKind
 from connector.ledger.service import Ledger
 from connector.store.tables import accounts
 
@@ -45,6 +45,17 @@ def seed(engine: Engine, n_accounts: int, credits: int) -> None:
                 for a in range(n_accounts)
             ],
         )
+
+
+def burn(account: int, key: str, second: int) -> BurnRequest:
+    """One credit of ``query`` burned by ``acct{account}``, ``second`` seconds after T0."""
+    return BurnRequest(
+        account_id=f"acct{account}",
+        idempotency_key=key,
+        action="query",
+        units=1,
+        occurred_at=T0 + timedelta(seconds=second),
+    )
 
 
 @dataclass(frozen=True)

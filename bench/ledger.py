@@ -15,13 +15,13 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from bench.burns import T0, baseline_sql, seed
+from bench.burns import baseline_sql, burn, seed
 from bench.databases import fresh_engine
 from connector.ledger.models import BurnRequest
 from connector.ledger.service import Ledger
@@ -30,16 +30,7 @@ ACCOUNTS = 50
 
 
 def requests(n: int, tag: str) -> list[BurnRequest]:
-    return [
-        BurnRequest(
-            account_id=f"acct{i % ACCOUNTS}",
-            idempotency_key=f"{tag}-{i}",
-            action="query",
-            units=1,
-            occurred_at=T0 + timedelta(seconds=i),
-        )
-        for i in range(n)
-    ]
+    return [burn(i % ACCOUNTS, f"{tag}-{i}", i) for i in range(n)]
 
 
 def timed(work: Callable[[], None]) -> float:

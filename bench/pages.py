@@ -18,8 +18,10 @@ class TemplatedPages(ABC):
 
     marker: ClassVar[str]  # where a template's ids take the page number
     digits: ClassVar[int]  # the page number's width, zero-padded
+    page_size: ClassVar[int]  # the platform's page size, unless the bench asks for another
 
-    def __init__(self, n_objects: int, per_page: int) -> None:
+    def __init__(self, n_objects: int, per_page: int | None = None) -> None:
+        per_page = per_page or self.page_size
         self.pages = max(1, -(-n_objects // per_page))
         self.last_size = n_objects - (self.pages - 1) * per_page
         self._full = self.template(per_page, more=True)

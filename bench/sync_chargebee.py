@@ -19,7 +19,7 @@ Chargebee allows 150 (Starter), 1,000 (Performance) or 3,500 (Enterprise) reques
 site; at 100 invoices a page that is 250, 1,667 or 5,833 invoices/s at most. The sync must
 parse faster than that so the limit, not processing, bounds a sync. Then the purchases are
 applied to a fresh database page by page through the sync engine's apply path, beside raw
-inserts of the same pools (``bench.sync_stripe.apply_rates``).
+inserts of the same pools (``bench.sync_stripe.print_apply_rates``).
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,7 +40,7 @@ from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings
 from adapters.chargebee.source import ChargebeeSource
 from bench.pages import TemplatedPages, per_second
-from bench.sync_stripe import apply_rates, stripe_purchases
+from bench.sync_stripe import print_apply_rates, stripe_purchases
 from connector.events import Purchase
 from tests.chargebee.chargebee_payloads import billing_address, invoice, line_item, list_envelope
 
@@ -60,9 +58,7 @@ class InvoicePages(TemplatedPages):
 
     marker = TOKEN
     digits = 5
-
-    def __init__(self, n_invoices: int) -> None:
-        super().__init__(n_invoices, PER_PAGE)
+    page_size = PER_PAGE
 
     @staticmethod
     def template(size: int, more: bool) -> bytes:
@@ -203,14 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{'keeps up' if sync_rate > allowed else 'lags'} ({sync_rate / allowed:.1f}x)"
         )
 
-    purchases = list(parsed_purchases(n))
-    with tempfile.TemporaryDirectory() as folder:
-        for url in [None, *(args.database_url or [])]:
-            ours, baseline = apply_rates(purchases, url, Path(folder))
-            label = "SQLite" if url is None else "PostgreSQL"
-            print(f"apply to {label}, pages of 100:")
-            print(f"  creditsync apply (map + pools + entries)  {ours:>10,.0f} purchases/s")
-            print(f"  raw pool inserts (baseline)                {baseline:>10,.0f} purchases/s")
+    print_apply_rates(list(parsed_purchases(n)), args.database_url, goal=False)
 
 
 if __name__ == "__main__":

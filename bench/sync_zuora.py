@@ -50,9 +50,7 @@ class InvoicePages(TemplatedPages):
 
     marker = MARK
     digits = 6
-
-    def __init__(self, n_invoices: int) -> None:
-        super().__init__(n_invoices, PAGE_SIZE)
+    page_size = PAGE_SIZE
 
     @staticmethod
     def template(size: int, more: bool) -> bytes:

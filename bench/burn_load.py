@@ -23,22 +23,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
+from bench.burns import baseline_sql, burn, seed
 from bench.databases import fresh_engine
-from connector.events import SourceKey
-from connector.ledger import pools as pool_store
 from connector.ledger.group_commit import GroupCommitSettings, GroupCommitter
-from connector.ledger.models import BurnRequest, GrantRequest, PoolKind
+from connector.ledger.models import BurnRequest
 from connector.ledger.service import Ledger
 from connector.store.engine import make_engine
-from connector.store.tables import accounts
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TOKEN = "bench-token-0123456789abcdefghij"
 
 
@@ -61,43 +58,9 @@ class Run:
         return max(self.latencies) * 1000
 
 
-def seed(engine: Engine, n_accounts: int, credits: int) -> None:
-    """Accounts with one large pool each and a rate, granted set-based (seeding is not timed)."""
-    Ledger(engine).set_rate("query", "1", T0 - timedelta(days=1))
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(accounts), [{"id": f"acct{a}", "created_at": now} for a in range(n_accounts)]
-        )
-        pool_store.grant_many(
-            conn,
-            [
-                GrantRequest(
-                    account_id=f"acct{a}",
-                    kind=PoolKind.PAID,
-                    credits=credits,
-                    revenue_amount=credits,
-                    currency="USD",
-                    effective_at=T0,
-                    source=SourceKey(platform="bench", object_id=f"inv{a}", line_id="1"),
-                )
-                for a in range(n_accounts)
-            ],
-        )
-
-
 def work(callers: int, per_caller: int, n_accounts: int, tag: str) -> list[list[BurnRequest]]:
     return [
-        [
-            BurnRequest(
-                account_id=f"acct{(c * per_caller + i) % n_accounts}",
-                idempotency_key=f"{tag}-{c}-{i}",
-                action="query",
-                units=1,
-                occurred_at=T0 + timedelta(seconds=i),
-            )
-            for i in range(per_caller)
-        ]
+        [burn((c * per_caller + i) % n_accounts, f"{tag}-{c}-{i}", i) for i in range(per_caller)]
         for c in range(callers)
     ]
 
@@ -136,23 +99,7 @@ def in_process(engine: Engine, batches: list[list[BurnRequest]], label: str, wri
 def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -> Run:
     """One transaction per burn through the DB-API driver, one connection per caller."""
     dialect = engine.dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
-    with engine.connect() as conn:
-        pool_of: dict[str, int] = {
-            account: pool
-            for account, pool in conn.exec_driver_sql("SELECT account_id, id FROM pools")
-        }
-        rate_id = conn.exec_driver_sql("SELECT id FROM burn_rates").scalar_one()
-    insert_burn = (
-        "INSERT INTO burns (account_id, idempotency_key, action, units, credits, "
-        "overage_credits, rate_id, occurred_at, recorded_at, request_hash) VALUES "
-        f"({', '.join([mark] * 10)}) RETURNING id"
-    )
-    insert_entry = (
-        "INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference, "
-        f"occurred_at, recorded_at) VALUES ({', '.join([mark] * 8)})"
-    )
-    update_pool = f"UPDATE pools SET credits_remaining = credits_remaining - 1 WHERE id = {mark}"
+    sql = baseline_sql(engine)
     local = threading.local()
     connections = make_engine(
         engine.url.render_as_string(hide_password=False), pool_size=len(batches) + 2
@@ -169,18 +116,29 @@ def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -
         if dialect == "sqlite":
             cursor.execute("BEGIN IMMEDIATE")
         cursor.execute(
-            insert_burn,
-            (req.account_id, req.idempotency_key, "query", 1, 1, 0, rate_id, stamp, recorded, "x"),
+            sql.insert_burn,
+            (
+                req.account_id,
+                req.idempotency_key,
+                "query",
+                1,
+                1,
+                0,
+                sql.rate_id,
+                stamp,
+                recorded,
+                "x",
+            ),
         )
         row = cursor.fetchone()
         assert row is not None
         burn_id = row[0]
-        pool_id = pool_of[req.account_id]
+        pool_id = sql.pool_of[req.account_id]
         cursor.execute(
-            insert_entry,
+            sql.insert_entry,
             (pool_id, req.account_id, "burn", -1, burn_id, str(burn_id), stamp, recorded),
         )
-        cursor.execute(update_pool, (pool_id,))
+        cursor.execute(sql.update_pool, (pool_id,))
         raw.commit()
 
     try:

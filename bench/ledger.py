@@ -15,48 +15,22 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from bench.burns import baseline_sql, burn, seed
 from bench.databases import fresh_engine
-from connector.events import SourceKey
-from connector.ledger.models import BurnRequest, GrantRequest, PoolKind
+from connector.ledger.models import BurnRequest
 from connector.ledger.service import Ledger
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ACCOUNTS = 50
 
 
-def seed(ledger: Ledger, credits: int) -> None:
-    ledger.set_rate("query", "1", T0 - timedelta(days=1))
-    for a in range(ACCOUNTS):
-        ledger.grant(
-            GrantRequest(
-                account_id=f"acct{a}",
-                kind=PoolKind.PAID,
-                credits=credits,
-                revenue_amount=credits,
-                currency="USD",
-                effective_at=T0,
-                source=SourceKey(platform="bench", object_id=f"inv{a}", line_id="1"),
-            )
-        )
-
-
 def requests(n: int, tag: str) -> list[BurnRequest]:
-    return [
-        BurnRequest(
-            account_id=f"acct{i % ACCOUNTS}",
-            idempotency_key=f"{tag}-{i}",
-            action="query",
-            units=1,
-            occurred_at=T0 + timedelta(seconds=i),
-        )
-        for i in range(n)
-    ]
+    return [burn(i % ACCOUNTS, f"{tag}-{i}", i) for i in range(n)]
 
 
 def timed(work: Callable[[], None]) -> float:
@@ -88,20 +62,8 @@ def baseline(engine: Engine, reqs: list[BurnRequest], size: int) -> tuple[float,
     """The same rows (burn, ledger entry, pool counter) through the raw DB-API driver."""
     raw = engine.raw_connection()
     dialect = engine.dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
+    sql = baseline_sql(engine)
     cursor = raw.cursor()
-    pool_of = {row[0]: row[1] for row in _fetch(cursor, "SELECT account_id, id FROM pools")}
-    rate_id = _fetch(cursor, "SELECT id FROM burn_rates")[0][0]
-    insert_burn = (
-        "INSERT INTO burns (account_id, idempotency_key, action, units, credits, overage_credits, "
-        "rate_id, occurred_at, recorded_at, request_hash) VALUES "
-        f"({', '.join([mark] * 10)}) RETURNING id"
-    )
-    insert_entry = (
-        "INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference, "
-        f"occurred_at, recorded_at) VALUES ({', '.join([mark] * 8)})"
-    )
-    update_pool = f"UPDATE pools SET credits_remaining = credits_remaining - 1 WHERE id = {mark}"
     latencies = []
     start = time.perf_counter()
     for i in range(0, len(reqs), size):
@@ -115,7 +77,7 @@ def baseline(engine: Engine, reqs: list[BurnRequest], size: int) -> tuple[float,
             )
             recorded: object = now.replace(tzinfo=None) if dialect == "sqlite" else now
             cursor.execute(
-                insert_burn,
+                sql.insert_burn,
                 (
                     req.account_id,
                     req.idempotency_key,
@@ -123,19 +85,19 @@ def baseline(engine: Engine, reqs: list[BurnRequest], size: int) -> tuple[float,
                     1,
                     1,
                     0,
-                    rate_id,
+                    sql.rate_id,
                     stamp,
                     recorded,
                     "x",
                 ),
             )
             burn_id = _fetch_one(cursor)
-            pool_id = pool_of[req.account_id]
+            pool_id = sql.pool_of[req.account_id]
             cursor.execute(
-                insert_entry,
+                sql.insert_entry,
                 (pool_id, req.account_id, "burn", -1, burn_id, str(burn_id), stamp, recorded),
             )
-            cursor.execute(update_pool, (pool_id,))
+            cursor.execute(sql.update_pool, (pool_id,))
         raw.commit()
         latencies.append(time.perf_counter() - t)
     elapsed = time.perf_counter() - start
@@ -148,11 +110,6 @@ def _fetch_one(cursor: Any) -> object:
     return row[0]
 
 
-def _fetch(cursor: object, sql: str) -> list[tuple[object, ...]]:
-    cursor.execute(sql)  # type: ignore[attr-defined]
-    return list(cursor.fetchall())  # type: ignore[attr-defined]
-
-
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
 
@@ -163,7 +120,7 @@ def bench(url: str | None, n: int, size: int, folder: Path) -> None:
     for name in ("creditsync", "baseline"):
         engine = fresh_engine(url, folder, name)
         ledger = Ledger(engine)
-        seed(ledger, credits=10 * n)
+        seed(engine, ACCOUNTS, credits=10 * n)
         if name == "creditsync":
             single, lat = creditsync_single(ledger, requests(n, "s"))
             batched = creditsync_batched(ledger, requests(n, "b"), size)

@@ -19,7 +19,7 @@ Chargebee allows 150 (Starter), 1,000 (Performance) or 3,500 (Enterprise) reques
 site; at 100 invoices a page that is 250, 1,667 or 5,833 invoices/s at most. The sync must
 parse faster than that so the limit, not processing, bounds a sync. Then the purchases are
 applied to a fresh database page by page through the sync engine's apply path, beside raw
-inserts of the same pools (``bench.sync_stripe.apply_rates``).
+inserts of the same pools (``bench.sync_stripe.print_apply_rates``).
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,7 +39,8 @@ from adapters.chargebee.parse import customer_of, invoice_purchases
 from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings
 from adapters.chargebee.source import ChargebeeSource
-from bench.sync_stripe import apply_rates, stripe_purchases
+from bench.pages import TemplatedPages, per_second
+from bench.sync_stripe import print_apply_rates, stripe_purchases
 from connector.events import Purchase
 from tests.chargebee.chargebee_payloads import billing_address, invoice, line_item, list_envelope
 
@@ -54,16 +53,15 @@ PER_PAGE = 100
 RATE_LIMITS = {"Starter": 150, "Performance": 1_000, "Enterprise": 3_500}  # requests a minute
 
 
-class InvoicePages:
+class InvoicePages(TemplatedPages):
     """N paid invoices as Chargebee list pages; page p's invoices are inv_p{p:05d}_{i:03d}."""
 
-    def __init__(self, n_invoices: int) -> None:
-        self.pages = max(1, -(-n_invoices // PER_PAGE))
-        self._full = self._template(PER_PAGE)
-        self._last = self._template(n_invoices - (self.pages - 1) * PER_PAGE)
+    marker = TOKEN
+    digits = 5
+    page_size = PER_PAGE
 
     @staticmethod
-    def _template(size: int) -> bytes:
+    def template(size: int, more: bool) -> bytes:
         invoices = []
         for i in range(size):
             invoice_id = f"inv_p{TOKEN}_{i:03d}"
@@ -77,17 +75,8 @@ class InvoicePages:
                     address=billing_address(f"c{i}@example.com"),
                 )
             )
-        page = list_envelope("invoice", invoices, f"next-{TOKEN}")
+        page = list_envelope("invoice", invoices, f"next-{TOKEN}" if more else None)
         return json.dumps(page, separators=(",", ":")).encode()
-
-    def body(self, page: int) -> bytes:
-        last = page == self.pages - 1
-        body = (self._last if last else self._full).replace(TOKEN.encode(), b"%05d" % page)
-        return body.replace(b',"next_offset":"next-%05d"' % page, b"") if last else body
-
-    def bodies(self) -> Iterator[bytes]:
-        for page in range(self.pages):
-            yield self.body(page)
 
 
 def _serve(pages: InvoicePages) -> Callable[[httpx.Request], httpx.Response]:
@@ -160,10 +149,6 @@ def tls_setup_seconds(samples: int = 20) -> float:
     return (time.perf_counter() - start) / samples
 
 
-def _rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds > 0 else float("inf")
-
-
 def _timed(run: Callable[[], int]) -> tuple[int, float]:
     start = time.perf_counter()
     count = run()
@@ -186,25 +171,25 @@ def main(argv: list[str] | None = None) -> None:
     stripe, stripe_s = _timed(lambda: sum(1 for _ in stripe_purchases(n)))
     assert synced == parsed == stripe == n, (synced, parsed, stripe, n)
 
-    sync_rate = _rate(n, sync_s)
+    sync_rate = per_second(n, sync_s)
     print(f"{n:,} paid invoices in {-(-n // PER_PAGE):,} pages of {PER_PAGE}")
     rows = [
         ("Chargebee sync (SDK request layer + parse)", sync_rate, sync_s),
-        ("Chargebee parse only (json + parser)", _rate(n, parse_s), parse_s),
-        (f"Chargebee typed SDK models ({typed:,} invoices)", _rate(typed, typed_s), typed_s),
-        ("Stripe sync (bench.sync_stripe)", _rate(n, stripe_s), stripe_s),
+        ("Chargebee parse only (json + parser)", per_second(n, parse_s), parse_s),
+        (f"Chargebee typed SDK models ({typed:,} invoices)", per_second(typed, typed_s), typed_s),
+        ("Stripe sync (bench.sync_stripe)", per_second(n, stripe_s), stripe_s),
     ]
     for label, rate, seconds in rows:
         print(f"  {label:<46} {rate:>10,.0f} invoices/s  ({seconds:.2f} s)")
-    print(f"  Chargebee sync / typed SDK: {sync_rate / _rate(typed, typed_s):.1f}x")
-    print(f"  Chargebee sync / Stripe sync: {sync_rate / _rate(n, stripe_s):.2f}")
+    print(f"  Chargebee sync / typed SDK: {sync_rate / per_second(typed, typed_s):.1f}x")
+    print(f"  Chargebee sync / Stripe sync: {sync_rate / per_second(n, stripe_s):.2f}")
     per_request = sync_s / -(-n // PER_PAGE)
     tls = tls_setup_seconds()
     print(
         f"  per page request: {per_request * 1000:.0f} ms; the SDK's TLS context from its CA "
         f"bundle, built anew for every request, costs {tls * 1000:.0f} ms (measured apart)"
     )
-    parse_rate = _rate(n, parse_s)
+    parse_rate = per_second(n, parse_s)
     for plan, per_minute in RATE_LIMITS.items():
         allowed = per_minute * PER_PAGE / 60
         print(
@@ -214,14 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{'keeps up' if sync_rate > allowed else 'lags'} ({sync_rate / allowed:.1f}x)"
         )
 
-    purchases = list(parsed_purchases(n))
-    with tempfile.TemporaryDirectory() as folder:
-        for url in [None, *(args.database_url or [])]:
-            ours, baseline = apply_rates(purchases, url, Path(folder))
-            label = "SQLite" if url is None else "PostgreSQL"
-            print(f"apply to {label}, pages of 100:")
-            print(f"  creditsync apply (map + pools + entries)  {ours:>10,.0f} purchases/s")
-            print(f"  raw pool inserts (baseline)                {baseline:>10,.0f} purchases/s")
+    print_apply_rates(list(parsed_purchases(n)), args.database_url, goal=False)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from adapters.zuora.client import PAGE_SIZE, ZuoraApi
 from adapters.zuora.parse import invoice_events
 from adapters.zuora.settings import ZuoraSettings
 from adapters.zuora.source import ZuoraSource
+from bench.pages import TemplatedPages, per_second
 from connector.events import Purchase
 from connector.platform.retry import RetryPolicy
 from tests.zuora.zuora_payloads import invoice, invoice_item, token
@@ -44,16 +45,15 @@ MARK = "PAGENO"
 RATE_LIMIT_PER_MINUTE = 50_000  # Zuora's default API limit per tenant
 
 
-class InvoicePages:
+class InvoicePages(TemplatedPages):
     """N paid invoices as Object Query pages; page p's invoices are inv{p:06d}x{i:02d}."""
 
-    def __init__(self, n_invoices: int) -> None:
-        self.pages = max(1, -(-n_invoices // PAGE_SIZE))
-        self._full = self._template(PAGE_SIZE, more=True)
-        self._last = self._template(n_invoices - (self.pages - 1) * PAGE_SIZE, more=False)
+    marker = MARK
+    digits = 6
+    page_size = PAGE_SIZE
 
     @staticmethod
-    def _template(size: int, more: bool) -> bytes:
+    def template(size: int, more: bool) -> bytes:
         rows = []
         for i in range(size):
             invoice_id = f"inv{MARK}x{i:02d}"
@@ -64,14 +64,6 @@ class InvoicePages:
         if more:
             body["nextPage"] = f"cursor-{MARK}"
         return json.dumps(body, separators=(",", ":")).encode()
-
-    def body(self, page: int) -> bytes:
-        template = self._last if page == self.pages - 1 else self._full
-        return template.replace(MARK.encode(), b"%06d" % page)
-
-    def bodies(self) -> Iterator[bytes]:
-        for page in range(self.pages):
-            yield self.body(page)
 
 
 def _serve(pages: InvoicePages) -> Callable[[httpx.Request], httpx.Response]:
@@ -117,10 +109,6 @@ def parsed_purchases(n_invoices: int) -> Iterator[Purchase]:
                     yield event
 
 
-def _rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds > 0 else float("inf")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--invoices", type=int, default=50_000)
@@ -138,8 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     assert synced == parsed == args.invoices, (synced, parsed, args.invoices)
 
     pages = -(-args.invoices // PAGE_SIZE)
-    sync_rate = _rate(args.invoices, sync_s)
-    parse_rate = _rate(args.invoices, parse_s)
+    sync_rate = per_second(args.invoices, sync_s)
+    parse_rate = per_second(args.invoices, parse_s)
     per_page_ms = sync_s / pages * 1000
     print(f"{args.invoices:,} paid invoices in {pages:,} Object Query pages of {PAGE_SIZE}")
     rows = [

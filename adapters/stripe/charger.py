@@ -17,6 +17,7 @@ from adapters.stripe.client import StripeApi, build_client
 from adapters.stripe.retry import RetryPolicy
 from adapters.stripe.settings import StripeSettings, load_settings
 from connector.errors import InvalidInput
+from connector.platform.requests import check_refill
 from connector.ports import RefillRequest
 
 
@@ -45,14 +46,7 @@ class StripeCharger:
             raise InvalidInput(
                 "item_id", "the refill names no Stripe price", "set refill_price or map one"
             )
-        if not request.key:
-            raise InvalidInput("key", "a refill needs an idempotency key", "derive one per refill")
-        if not request.external_customer_id:
-            raise InvalidInput(
-                "external_customer_id", "the account has no Stripe customer", "link a cus_ id"
-            )
-        if isinstance(request.quantity, bool) or request.quantity <= 0:
-            raise InvalidInput("quantity", f"{request.quantity!r} is not a positive count")
+        check_refill(request, "Stripe", "link a cus_ id")
         price = self._price_id(price)
         metadata = {"creditsync_refill": request.key, "creditsync_account": request.account_id}
         invoice = self._api.post(

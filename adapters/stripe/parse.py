@@ -37,6 +37,7 @@ from connector.events import (
     Void,
 )
 from connector.money import round_half_even
+from connector.platform.shares import GrossToNet
 
 PLATFORM = "stripe"
 API_VERSION = "2026-10-28.endive"  # the version every parser below is written for
@@ -64,27 +65,18 @@ def key(object_id: str, line_id: str = "") -> SourceKey:
 
 
 @dataclass(frozen=True)
-class PurchaseTarget:
-    """The purchase object (invoice or checkout session) a payment paid, with its totals."""
+class PurchaseTarget(GrossToNet):
+    """The purchase object (invoice or checkout session) a payment paid, with its totals.
+
+    ``gross_total`` is what the customer was charged, tax included; ``net_total`` the revenue
+    part, after discounts and without tax. A refund's or dispute's share of it is
+    :meth:`GrossToNet.share`, on cumulative figures so parts add up to the share of their sum.
+    """
 
     object_id: str
-    gross_total: int  # what the customer was charged, tax included
-    net_total: int  # the revenue part: after discounts, without tax
 
-    def net_share(self, gross_amount: int) -> int:
-        """The revenue part of ``gross_amount`` returned to the customer, rounded once."""
-        if self.gross_total <= 0 or self.net_total <= 0 or gross_amount <= 0:
-            return 0
-        share = round_half_even(Fraction(gross_amount * self.net_total, self.gross_total))
-        return min(share, self.net_total)
-
-    def net_share_after(self, gross_before: int, gross_amount: int) -> int:
-        """The net share of ``gross_amount`` returned after ``gross_before`` already was.
-
-        A difference of two cumulative figures, each rounded once: however a payment is
-        returned in parts, the parts add up to the net share of their sum.
-        """
-        return self.net_share(gross_before + gross_amount) - self.net_share(gross_before)
+    net_share = GrossToNet.share
+    net_share_after = GrossToNet.share_after
 
 
 # -- invoices -------------------------------------------------------------------------------

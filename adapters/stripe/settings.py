@@ -9,13 +9,11 @@ stay ``SecretStr`` so neither ``repr`` nor a log line ever shows them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connector.errors import InvalidInput
-from connector.platform.settings import load_adapter_settings
+from connector.platform.settings import BackfillFrom, load_adapter_settings, require_setting
 
 _FIXES: dict[str, str] = {
     "api_key": "use a secret key (sk_live_... / sk_test_...) or a restricted key (rk_...)",
@@ -37,7 +35,7 @@ class StripeSettings(BaseModel):
 
     api_key: SecretStr | None = None
     webhook_secrets: tuple[SecretStr, ...] = ()
-    backfill_from: datetime | None = None
+    backfill_from: BackfillFrom | None = None
     overlap_seconds: int = Field(default=300, ge=0, le=86_400)
     refill_price: str | None = None
     meter_event_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -68,22 +66,6 @@ class StripeSettings(BaseModel):
                 raise ValueError("every webhook secret must start with whsec_")
         return value
 
-    @field_validator("backfill_from", mode="before")
-    @classmethod
-    def _date_or_instant(cls, value: Any) -> Any:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return datetime(value.year, value.month, value.day, tzinfo=UTC)
-        if isinstance(value, str) and len(value) == 10:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return value
-
-    @field_validator("backfill_from")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("has no timezone")
-        return None if value is None else value.astimezone(UTC)
-
     @field_validator("refill_price")
     @classmethod
     def _price_id(cls, value: str | None) -> str | None:
@@ -93,9 +75,7 @@ class StripeSettings(BaseModel):
 
     def require(self, field: str, purpose: str) -> None:
         """Refuse a connection that lacks what ``purpose`` needs, naming the missing key."""
-        value = getattr(self, field)
-        if value is None or value == ():
-            raise InvalidInput(field, f"is required for {purpose}", _FIXES.get(field, ""))
+        require_setting(self, field, purpose, _FIXES)
 
     @property
     def secret_key(self) -> str:

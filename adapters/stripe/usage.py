@@ -15,7 +15,7 @@ import stripe
 from adapters.stripe.client import StripeApi, build_client
 from adapters.stripe.retry import RetryPolicy
 from adapters.stripe.settings import StripeSettings, load_settings
-from connector.errors import InvalidInput
+from connector.platform.requests import check_overage
 from connector.ports import OverageUsage
 from connector.timeutil import require_aware
 
@@ -38,16 +38,7 @@ class StripeUsageSink:
 
     def report(self, usage: OverageUsage) -> str:
         """Send one meter event; return its identifier (meter events have no other id)."""
-        if isinstance(usage.credits, bool) or not isinstance(usage.credits, int):
-            raise InvalidInput("credits", f"{usage.credits!r} is not a whole number of credits")
-        if usage.credits <= 0:
-            raise InvalidInput("credits", "overage must be positive", "report only credits used")
-        if not usage.key:
-            raise InvalidInput("key", "overage needs an idempotency key", "derive one per burn")
-        if not usage.external_customer_id:
-            raise InvalidInput(
-                "external_customer_id", "the account has no Stripe customer", "link a cus_ id"
-            )
+        check_overage(usage, "Stripe", "link a cus_ id")
         occurred_at = require_aware(usage.occurred_at, "occurred_at")
         answer = self._api.post(
             "/v1/billing/meter_events",

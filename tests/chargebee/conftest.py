@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import respx
 
 from adapters.chargebee.retry import RetryPolicy
 from adapters.chargebee.settings import ChargebeeSettings
 from adapters.chargebee.source import ChargebeeSource
-from tests.chargebee.chargebee_fake import API_KEY, NOW, SITE, FakeChargebee, Sleeps
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-def retry(sleeps: Sleeps) -> RetryPolicy:
-    return RetryPolicy(max_attempts=4, base_wait=0.5, max_wait=8.0, jitter=0.25, sleep=sleeps)
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
-        yield mock
+from tests.chargebee.chargebee_fake import API_KEY, NOW, SITE, FakeChargebee
+from tests.platform_support import retry as retry
+from tests.platform_support import router as router
+from tests.platform_support import sleeps as sleeps
 
 
 @pytest.fixture

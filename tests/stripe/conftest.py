@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,10 @@ import respx
 from adapters.stripe.retry import RetryPolicy
 from adapters.stripe.settings import StripeSettings
 from adapters.stripe.source import StripeSource
-from tests.stripe.stripe_fake import API_KEY, NOW, FakeStripe, Sleeps
+from tests.platform_support import retry as retry
+from tests.platform_support import router as router
+from tests.platform_support import sleeps as sleeps
+from tests.stripe.stripe_fake import API_KEY, NOW, FakeStripe
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,22 +23,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents:
             item.add_marker(quiet)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-def retry(sleeps: Sleeps) -> RetryPolicy:
-    return RetryPolicy(max_attempts=4, base_wait=0.5, max_wait=8.0, jitter=0.25, sleep=sleeps)
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
-        yield mock
 
 
 @pytest.fixture

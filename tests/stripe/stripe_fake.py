@@ -30,13 +30,6 @@ def completed_cursor(since: int) -> dict[str, Any]:
     return {"version": 1, "since": dict.fromkeys(STREAMS, since)}
 
 
-class Sleeps(list[float]):
-    """Records the waits the retry policy asked for, without waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
 LIST_PATHS = frozenset(
     {
         "/v1/invoices",

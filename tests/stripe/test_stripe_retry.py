@@ -11,7 +11,8 @@ import respx
 
 from adapters.stripe.client import StripeApi, build_client
 from adapters.stripe.retry import RetryPolicy, StripeRequestFailed
-from tests.stripe.stripe_fake import API_KEY, Sleeps
+from tests.platform_support import Sleeps
+from tests.stripe.stripe_fake import API_KEY
 from tests.stripe.stripe_payloads import error_body, invoice
 
 FIXTURES = Path(__file__).parent / "fixtures"

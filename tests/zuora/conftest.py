@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import respx
 
@@ -11,24 +9,16 @@ from adapters.zuora.client import ZuoraApi
 from adapters.zuora.settings import ZuoraSettings
 from adapters.zuora.source import ZuoraSource
 from connector.platform.retry import RetryPolicy
-from tests.zuora.zuora_fake import NOW, Sleeps, ZuoraFake, zuora_settings
+from tests.platform_support import Sleeps
+from tests.platform_support import router as router
+from tests.platform_support import sleeps as sleeps
+from tests.zuora.zuora_fake import NOW, ZuoraFake, zuora_settings
 from tests.zuora.zuora_payloads import account
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 @pytest.fixture
 def retry(sleeps: Sleeps) -> RetryPolicy:
     return RetryPolicy(max_attempts=4, base_wait=0.5, max_wait=30.0, jitter=0.0, sleep=sleeps)
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -1,0 +1,96 @@
+"""What the burn benches burn against, and the rows a burn writes when written by hand.
+
+``bench.ledger`` and ``bench.burn_load`` measure creditsync's burns beside a baseline that writes
+the same rows (burn, ledger entry, pool counter) with plain DB-API calls; both seed the same
+accounts and rate, and both baselines run the same three statements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, insert
+
+from connector.events import SourceKey
+from connector.ledger import pools as pool_store
+from connector.ledger.models import BurnRequest, GrantRequest, PoolKind
+from connector.ledger.service import Ledger
+from connector.store.tables import accounts
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def seed(engine: Engine, n_accounts: int, credits: int) -> None:
+    """Accounts ``acct0``.. with one large pool each and a rate, granted set-based (seeding is
+    not timed)."""
+    Ledger(engine).set_rate("query", "1", T0 - timedelta(days=1))
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(accounts), [{"id": f"acct{a}", "created_at": now} for a in range(n_accounts)]
+        )
+        pool_store.grant_many(
+            conn,
+            [
+                GrantRequest(
+                    account_id=f"acct{a}",
+                    kind=PoolKind.PAID,
+                    credits=credits,
+                    revenue_amount=credits,
+                    currency="USD",
+                    effective_at=T0,
+                    source=SourceKey(platform="bench", object_id=f"inv{a}", line_id="1"),
+                )
+                for a in range(n_accounts)
+            ],
+        )
+
+
+def burn(account: int, key: str, second: int) -> BurnRequest:
+    """One credit of ``query`` burned by ``acct{account}``, ``second`` seconds after T0."""
+    return BurnRequest(
+        account_id=f"acct{account}",
+        idempotency_key=key,
+        action="query",
+        units=1,
+        occurred_at=T0 + timedelta(seconds=second),
+    )
+
+
+@dataclass(frozen=True)
+class BaselineSql:
+    """The baseline's statements in the driver's parameter style, and what they write to."""
+
+    insert_burn: str  # returns the burn's id
+    insert_entry: str
+    update_pool: str  # takes one credit off a pool
+    pool_of: dict[str, int]  # each seeded account's pool
+    rate_id: int
+
+
+def baseline_sql(engine: Engine) -> BaselineSql:
+    """The statements for ``engine``'s driver, and the seeded pools and rate they refer to."""
+    mark = "?" if engine.dialect.name == "sqlite" else "%s"
+    with engine.connect() as conn:
+        pool_of: dict[str, int] = {
+            account: pool
+            for account, pool in conn.exec_driver_sql("SELECT account_id, id FROM pools")
+        }
+        rate_id = conn.exec_driver_sql("SELECT id FROM burn_rates").scalar_one()
+    return BaselineSql(
+        insert_burn=(
+            "INSERT INTO burns (account_id, idempotency_key, action, units, credits, "
+            "overage_credits, rate_id, occurred_at, recorded_at, request_hash) VALUES "
+            f"({', '.join([mark] * 10)}) RETURNING id"
+        ),
+        insert_entry=(
+            "INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference, "
+            f"occurred_at, recorded_at) VALUES ({', '.join([mark] * 8)})"
+        ),
+        update_pool=(
+            f"UPDATE pools SET credits_remaining = credits_remaining - 1 WHERE id = {mark}"
+        ),
+        pool_of=pool_of,
+        rate_id=rate_id,
+    )

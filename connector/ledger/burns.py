@@ -363,8 +363,17 @@ def _write(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None
     if conn.dialect.name == "postgresql":
         _write_postgresql(conn, planned, now)
         return
-    # A plain executemany (SQLite drivers batch it; RETURNING would go row by row), then the
-    # new ids read back by key: the write lock is held, so no one else can have written them.
+    _write_burn_rows(conn, planned)
+    _write_entries_and_pools(conn, planned, now)
+
+
+def _write_burn_rows(conn: Connection, planned: Sequence[_Planned]) -> None:
+    """SQLite: the burn rows, and their ids on the planned burns."""
+    if len(planned) == 1:  # one burn: its id straight from the insert
+        planned[0].burn_id = conn.execute(_INSERT_ONE_BURN, planned[0].row).scalar_one()
+        return
+    # A plain executemany (the driver batches it; RETURNING would go row by row), then the new
+    # ids read back by key: the write lock is held, so no one else can have written them.
     conn.execute(burns.insert(), [step.row for step in planned])
     found = conn.execute(
         _EARLIER_OF,
@@ -376,6 +385,9 @@ def _write(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None
     ids = {(row.account_id, row.idempotency_key): row.id for row in found}
     for step in planned:
         step.burn_id = ids[(step.request.account_id, step.request.idempotency_key)]
+
+
+def _write_entries_and_pools(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None:
     entries = [
         {
             "pool_id": a.pool_id,
@@ -405,6 +417,7 @@ def _pool_totals(planned: Sequence[_Planned]) -> dict[int, int]:
     return totals
 
 
+_INSERT_ONE_BURN = burns.insert().returning(burns.c.id)
 _TAKE_FROM_POOL = (
     update(pools)
     .where(pools.c.id == bindparam("pool"))
@@ -463,6 +476,10 @@ _WRITE_BURNS_PG = text(
 
 def _write_postgresql(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None:
     """PostgreSQL: the whole batch in one round trip (arrays unnested server-side)."""
+    # The statement's only parameters are arrays: a generic plan fits it whatever the batch,
+    # and saves planning the whole CTE again on every batch (the session default forces
+    # custom plans, which the IN-list reads above need).
+    conn.exec_driver_sql("SET LOCAL plan_cache_mode = auto")
     rows = [step.row for step in planned]
     e_burns, e_pools, e_credits = [], [], []
     for n, step in enumerate(planned, start=1):

@@ -11,7 +11,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("matplotlib", "openpyxl", "fastapi", "starlette", "stripe", "uvicorn", "apscheduler")
+HEAVY = (
+    "matplotlib",
+    "openpyxl",
+    "fastapi",
+    "starlette",
+    "stripe",
+    "uvicorn",
+    "apscheduler",
+    "sqlalchemy",
+    "pydantic",
+)
 
 PROBE = """
 import json, sys

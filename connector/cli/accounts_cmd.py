@@ -3,7 +3,7 @@ grant, void or adjust credits by hand (each with who, why and an idempotency key
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -11,10 +11,13 @@ from rich.table import Table
 
 from connector.cli.common import console, fails_cleanly, instant_option, open_engine
 from connector.errors import InvalidInput
-from connector.ledger import directory, manual
-from connector.ledger.models import PoolKind
+from connector.kinds import PoolKind
 from connector.money import normalize_currency, parse_major
-from connector.reports.units import shown
+
+if TYPE_CHECKING:  # the ledger and its database load when a command runs, not for --help
+    from connector.ledger import manual
+
+MAX_PAGE = 1000  # accounts listed at most (the directory caps a page there too)
 
 ReasonOption = Annotated[str, typer.Option("--reason", help="why (kept in the audit trail)")]
 ActorOption = Annotated[str, typer.Option("--actor", help="who (a person's name or e-mail)")]
@@ -29,6 +32,8 @@ def _stamp(moment: object) -> str:
 
 
 def _list(search: str | None, limit: int) -> None:
+    from connector.ledger import directory
+
     with open_engine().connect() as conn:
         found = directory.search(conn, search, limit=limit)
     table = Table(title=f"{len(found)} accounts" + (f" matching {search!r}" if search else ""))
@@ -46,6 +51,9 @@ def _list(search: str | None, limit: int) -> None:
 
 
 def _show(account_id: str) -> None:
+    from connector.ledger import directory
+    from connector.reports.units import shown
+
     with open_engine().connect() as conn:
         found = directory.view(conn, account_id)
     who = found.account
@@ -84,7 +92,7 @@ def accounts_command(
         str | None,
         typer.Option("--search", "-s", help="part of an id, name, e-mail or platform customer id"),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=directory.MAX_PAGE)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_PAGE)] = 100,
 ) -> None:
     """List and search accounts, or show one: plan, linked platforms, balance and pools."""
     if account is None:
@@ -96,6 +104,8 @@ def accounts_command(
 @fails_cleanly
 def ledger_command(account: str) -> None:
     """Every ledger entry of an account, oldest first, with who made it and why."""
+    from connector.ledger import manual
+
     with open_engine().connect() as conn:
         trail = manual.audit_trail(conn, account)
     table = Table(title=f"{account}: {len(trail)} ledger entries")
@@ -143,6 +153,8 @@ def grant_command(
     at: AtOption = None,
 ) -> None:
     """Grant credits by hand: goodwill, a promotion, or credits sold outside any platform."""
+    from connector.ledger import manual
+
     code = normalize_currency(currency)
     try:
         pool_kind = PoolKind(kind)
@@ -168,6 +180,8 @@ def void_command(
     pool: int, reason: ReasonOption, actor: ActorOption, key: KeyOption, at: AtOption = None
 ) -> None:
     """Void a pool: every credit left is taken back and its deferred revenue goes to clearing."""
+    from connector.ledger import manual
+
     with open_engine().begin() as conn:
         done = manual.void(
             conn, pool, manual.Author(key, actor, reason), instant_option(at, "--at")
@@ -185,6 +199,8 @@ def adjust_command(
     at: AtOption = None,
 ) -> None:
     """Remove credits from a pool by hand (to give credits, grant them)."""
+    from connector.ledger import manual
+
     with open_engine().begin() as conn:
         done = manual.adjust(
             conn, pool, credits, manual.Author(key, actor, reason), instant_option(at, "--at")

@@ -194,7 +194,11 @@ def balance_command(
     at: Annotated[str | None, typer.Option(help="balance at this moment; default now")] = None,
 ) -> None:
     """Spendable credits, in total and per pool in the order burns take them."""
-    found = open_runtime().ledger.balance(account, instant_option(at, "--at"))
+    from connector.ledger.balance import balance
+
+    moment = instant_option(at, "--at")
+    with open_engine().connect() as conn:  # a read needs the database, not the whole runtime
+        found = balance(conn, account, moment)
     table = Table(title=f"{account}: {found.total} credits")
     for column in ("pool", "kind", "remaining", "granted", "expires", "priority"):
         table.add_column(column, justify="right" if column != "kind" else "left")

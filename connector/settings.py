@@ -132,7 +132,10 @@ class Settings(BaseSettings):
         description="mapping TOML files or folders of them",
     )
     timezone: str = Field(default="UTC", description="accounting periods are in this timezone")
-    output_dir: Path = Field(default=DEFAULT_HOME / "out", description="files sink, reports")
+    output_dir: Path = Field(
+        default=DEFAULT_HOME / "out",
+        description="files sink, reports; unset with a SQLite database: beside the database file",
+    )
     connections: dict[str, Connection] = Field(
         default_factory=dict, description="billing platform connections by name"
     )
@@ -186,6 +189,20 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {value!r}; use an IANA name such as UTC") from None
         return value
+
+    @model_validator(mode="after")
+    def _outputs_beside_the_database(self) -> Settings:
+        """Left unset, the output folder (the files journal, reports) goes with a SQLite database
+        rather than with the working directory: a command run from another folder must read the
+        journal it posted, never an empty one (reconcile would offer to post everything again)."""
+        if "output_dir" in self.model_fields_set:
+            return self
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            self.output_dir = Path(url.database).parent / "out"
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

@@ -58,7 +58,8 @@ def test_an_unknown_timezone() -> None:
     ],
 )
 def test_bad_mapping_paths(value: str, problem: str) -> None:
-    assert_one_line(run("balance", "acme", CREDITSYNC_MAPPING_PATHS=value), problem)
+    burn = run("burn", "acme", "query", "1", CREDITSYNC_MAPPING_PATHS=value)  # plans: mappings
+    assert_one_line(burn, problem)
 
 
 def test_api_tokens_that_are_not_json() -> None:

@@ -208,3 +208,12 @@ def test_the_scheduler_command_refuses_a_disabled_schedule(
     result = CliRunner().invoke(cli(), ["scheduler"])
     assert result.exit_code == 1
     assert "disabled" in result.output
+
+
+def test_the_output_folder_goes_with_a_sqlite_database_unless_set(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'books' / 'creditsync.db'}"
+    assert Settings(database_url=database).output_dir == tmp_path / "books" / "out"
+    chosen = Settings(database_url=database, output_dir=tmp_path / "elsewhere")
+    assert chosen.output_dir == tmp_path / "elsewhere"
+    server = Settings(database_url="postgresql://creditsync@db/creditsync")
+    assert server.output_dir == Path(".creditsync/out")

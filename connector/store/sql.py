@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, index_elements: list[str]) -> Insert:
-    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING`` for the connection's dialect."""
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING`` for the connection's dialect.
+
+    The dialect's module is loaded when first asked for (the engine has loaded it already): a
+    short command on SQLite need not load PostgreSQL's dialect."""
+    dialect: Any = importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
     statement: Insert = dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     return statement
 

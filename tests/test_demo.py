@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from connector.cli import app
 from connector.demo.run import run_demo
 from connector.demo.story import MONTHS, story
+from connector.events import Dispute, Refund
 from connector.reports.rollforward import rollforward
 
 
@@ -50,3 +52,11 @@ def test_the_demo_command_prints_the_rollforward_and_writes_the_chart(tmp_path: 
     png = folder / "waterfall.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert str(png) in result.output.replace("\n", "")
+
+
+@pytest.mark.parametrize("customers", [4, 6, 7, 12, 24, 40])
+def test_the_story_never_disputes_money_it_refunded(customers: int) -> None:
+    events = [e for month in story(customers=customers, burns_per_customer=2) for e in month.events]
+    refunded = {e.target_object for e in events if isinstance(e, Refund)}
+    disputed = {e.target_object for e in events if isinstance(e, Dispute)}
+    assert refunded and not refunded & disputed

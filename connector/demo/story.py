@@ -128,7 +128,8 @@ def _refunds_and_a_dispute(
     rng: random.Random, months: list[Month], invoices: list[Purchase]
 ) -> None:
     paid = [p for p in invoices if p.occurred_at < months[SELLING_MONTHS - 2].start]
-    for number, purchase in enumerate(rng.sample(paid, min(4, len(paid)))):
+    refunded = rng.sample(paid, min(4, len(paid)))
+    for number, purchase in enumerate(refunded):
         when = purchase.occurred_at + timedelta(days=rng.randint(3, 20))
         target = _month_of(months, when)
         amount = (
@@ -143,8 +144,11 @@ def _refunds_and_a_dispute(
                 amount=amount,
             )
         )
-    if len(paid) > 5:
-        disputed = paid[len(paid) // 2]
+    # the middle purchase, or the next one no refund touched: a chargeback of money already
+    # refunded would be an over-refund, not a story
+    untouched = [p for p in paid[len(paid) // 2 :] + paid[: len(paid) // 2] if p not in refunded]
+    if len(paid) > 5 and untouched:
+        disputed = untouched[0]
         when = disputed.occurred_at + timedelta(days=25)
         target = _month_of(months, when)
         target.events.append(

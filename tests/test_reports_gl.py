@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.recognition.closing import close_period
 from connector.recognition.run import recognize
 from connector.reports.deferred import deferred_by_customer
@@ -162,3 +164,9 @@ def test_check_refuses_a_name_for_an_unknown_code_or_an_empty_name(
     (error,) = result.errors
     assert error.entry == "gl #2 (USD:acme-gmbh)"
     assert problem in error.problem
+
+
+def test_the_cli_refuses_an_unknown_grouping() -> None:
+    outcome = CliRunner().invoke(app, ["report", "rollforward", "--group-by", "customer"])
+    assert outcome.exit_code != 0
+    assert "--group-by" in outcome.output and "currency or gl" in outcome.output

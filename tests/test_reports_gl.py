@@ -18,17 +18,12 @@ from connector.reports.model import GLAccountOf, Row
 from connector.reports.rollforward import Filters, compact, rollforward
 from mappings.loader import check, load_mappings
 from mappings.model import MappingSet
+from tests.test_mappings_gl_sinks import USD
 from tests.test_recognition_helpers import GL, at, burn, grant, month_start, new_ledger
 
-MAPPING = """
-[[gl]]
-currency = "USD"
-deferred_revenue = "2350"
-revenue = "4010"
-breakage_revenue = "4015"
-refunds = "4090"
-clearing = "1205"
-
+MAPPING = (
+    USD
+    + """
 [[gl]]
 currency = "USD"
 entity = "acme-gmbh"
@@ -38,6 +33,7 @@ breakage_revenue = "DE-8405"
 refunds = "DE-8700"
 clearing = "DE-1360"
 """
+)
 NAMES = '\n[gl.names]\n"DE-1750" = "Vertragsverbindlichkeiten"\n'
 
 

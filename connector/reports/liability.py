@@ -22,13 +22,13 @@ SECTIONS = (("kind", "By pool kind", "Pool kind"), ("expiry", "By time to expiry
 def _columns(group_header: str) -> tuple[Column, ...]:
     return (
         Column("currency", "Currency"),
-        *GL_COLUMNS,
         Column("group", group_header),
         Column("pools", "Pools", summed=True),
         Column("credits", "Outstanding credits", summed=True),
         Column("deferred", "Deferred revenue", money=True, summed=True),
         Column("expected_breakage_credits", "Expected breakage (credits)", summed=True),
         Column("expected_breakage", "Expected breakage", money=True, summed=True),
+        *GL_COLUMNS,
     )
 
 

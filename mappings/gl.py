@@ -7,9 +7,9 @@ numbers) gets them per sink, beside the codes, so entries stay the same whicheve
 
 from __future__ import annotations
 
-from typing import Final, Literal, Self
+from typing import Any, Final, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ROLES: Final = ("deferred_revenue", "revenue", "breakage_revenue", "refunds", "clearing")
 _FROZEN: Final = ConfigDict(frozen=True, extra="forbid")
@@ -63,10 +63,38 @@ class GLAccounts(BaseModel):
     clearing: str = Field(min_length=1, description="cash / receivable clearing")
     dimensions: Dimensions | None = Field(default=None, description="for every line")
     line_dimensions: LineDimensions | None = Field(default=None, description="per account")
+    names: tuple[tuple[str, str], ...] = Field(
+        default=(), description="account code -> its name in the chart, for reports"
+    )
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        """Given as a table of code = name; held as sorted pairs, so the accounts stay hashable."""
+        return sorted(value.items()) if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _named_codes(self) -> Self:
+        """A name belongs to one of this table's five codes and says something."""
+        codes = set(self.codes().values())
+        for code, name in self.names:
+            if code not in codes:
+                raise ValueError(
+                    f"names: {code!r} is not one of this table's account codes "
+                    f"({', '.join(sorted(codes))}); name only the accounts the table uses"
+                )
+            if not name.strip():
+                raise ValueError(f"names: the name of {code!r} is empty; give it a name or drop it")
+        return self
 
     def codes(self) -> dict[str, str]:
         """Role -> account code."""
         return {role: getattr(self, role) for role in ROLES}
+
+    def name_of(self, code: str) -> str | None:
+        """The chart's name for ``code``; None when the mapping does not name it."""
+        name = dict(self.names).get(code)
+        return name.strip() if name else None
 
     def dimensions_of(self, code: str) -> Dimensions | None:
         """The dimensions of lines on ``code`` alone (the entry's apply to the rest)."""

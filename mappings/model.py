@@ -481,7 +481,7 @@ class MappingSet(BaseModel):
         return entry.breakage or self.defaults.breakage
 
 
-UNSET_WHEN_EMPTY: Final = ("dimensions", "line_dimensions", "sinks")
+UNSET_WHEN_EMPTY: Final = ("dimensions", "line_dimensions", "sinks", "names")
 
 
 def canonical_json(mappings: MappingSet) -> str:

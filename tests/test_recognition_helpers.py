@@ -54,6 +54,7 @@ def grant(
     rate: str = "0",
     object_id: str | None = None,
     part: str = "paid",
+    entity: str | None = None,
 ) -> int:
     pool, _created = ledger.grant(
         GrantRequest(
@@ -70,6 +71,7 @@ def grant(
             part=part,
             breakage_method=method,
             breakage_rate=rate,
+            entity=entity,
         )
     )
     return pool.id

@@ -274,7 +274,7 @@ def test_deferred_by_customer_ties_to_the_rollforward_closing(engine: Engine) ->
     with engine.connect() as conn:
         closing = {r["currency"]: r["closing"] for r in rollforward(conn).rows}
         report = deferred_by_customer(
-            conn, month_start(2026, 3), lambda _v, currency, _e: f"2400-{currency}"
+            conn, month_start(2026, 3), lambda _v, currency, _e: (f"2400-{currency}", None)
         )
         only_jpy = deferred_by_customer(conn, month_start(2026, 3), currency="jpy")
     rows = {(r["currency"], r["account"]): r for r in report.rows}

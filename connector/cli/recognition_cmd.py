@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from connector.ports import JournalSink
     from connector.recognition.closing import ClosedPeriod
     from connector.recognition.run import RecognitionRun
-    from connector.reports.model import Report
+    from connector.reports.model import GLAccountOf, Report
     from connector.runtime import Runtime
 
 periods_app = typer.Typer(
@@ -333,6 +333,16 @@ CurrencyOption = Annotated[str | None, typer.Option("--currency", help="one curr
 EntityOption = Annotated[str | None, typer.Option("--entity", help="one entity of the mappings")]
 
 
+def _deferred_account(runtime: Runtime) -> GLAccountOf:
+    """A pool's deferred-revenue GL account, code and name, from the mapping it was made under."""
+
+    def gl_account(version: str | None, code: str, owner: str | None) -> tuple[str, str | None]:
+        accounts = runtime.gl_accounts(version, code, owner)
+        return accounts.deferred_revenue, accounts.name_of(accounts.deferred_revenue)
+
+    return gl_account
+
+
 @report_app.command("rollforward")
 @fails_cleanly
 def report_rollforward(
@@ -345,13 +355,26 @@ def report_rollforward(
     short: Annotated[
         bool, typer.Option("--compact", help="six columns, one table per currency")
     ] = False,
+    group_by: Annotated[
+        str,
+        typer.Option("--group-by", help="currency, or gl: one row per deferred-revenue account"),
+    ] = "currency",
 ) -> None:
     """Deferred revenue rollforward per period and currency, reconciled to the pools."""
     from connector.reports.rollforward import Filters, compact, rollforward
 
+    if group_by not in ("currency", "gl"):
+        raise InvalidInput("--group-by", f"unknown grouping {group_by!r}", "currency or gl")
     filters = Filters(since=since, until=until, currency=currency, entity=entity)
-    with open_engine().connect() as conn:
-        report = rollforward(conn, get_settings().timezone, filters)
+    runtime = open_runtime()
+    with runtime.engine.connect() as conn:
+        report = rollforward(
+            conn,
+            runtime.settings.timezone,
+            filters,
+            _deferred_account(runtime),
+            by_gl_account=group_by == "gl",
+        )
     _emit(compact(report) if short else report, fmt, output)
 
 
@@ -389,8 +412,11 @@ def report_liability(
     from connector.reports.liability import liability
 
     moment: datetime = instant_option(at, "--at") or utcnow()
-    with open_engine().connect() as conn:
-        report = liability(conn, moment, currency=currency, entity=entity)
+    runtime = open_runtime()
+    with runtime.engine.connect() as conn:
+        report = liability(
+            conn, moment, _deferred_account(runtime), currency=currency, entity=entity
+        )
     _emit(report, fmt, output)
 
 
@@ -415,12 +441,10 @@ def report_deferred(
         if period
         else instant_option(at, "--at") or utcnow()
     )
-
-    def gl_account(version: str | None, code: str, owner: str | None) -> str:
-        return runtime.gl_accounts(version, code, owner).deferred_revenue
-
     with runtime.engine.connect() as conn:
-        report = deferred_by_customer(conn, moment, gl_account, currency=currency, entity=entity)
+        report = deferred_by_customer(
+            conn, moment, _deferred_account(runtime), currency=currency, entity=entity
+        )
     _emit(report, fmt, output)
 
 

@@ -7,23 +7,20 @@ Its total per currency is the subledger's deferred revenue at that moment, so at
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from connector.recognition import subledger
-from connector.reports.model import Column, Report, Row
+from connector.reports.model import GL_COLUMNS, Column, GLAccountOf, Report, Row
 from connector.timeutil import require_aware
-
-DeferredAccount = Callable[[str | None, str, str | None], str]  # version, currency, entity
 
 COLUMNS = (
     Column("currency", "Currency"),
     Column("account", "Account"),
     Column("entity", "Entity"),
-    Column("gl_account", "Deferred revenue GL account"),
+    *GL_COLUMNS,
     Column("pools", "Pools", summed=True),
     Column("credits", "Remaining credits", summed=True),
     Column("deferred", "Deferred revenue", money=True, summed=True),
@@ -44,19 +41,25 @@ class _Customer:
 def deferred_by_customer(
     conn: Connection,
     at: datetime,
-    gl_account: DeferredAccount | None = None,
+    gl_account: GLAccountOf | None = None,
     *,
     currency: str | None = None,
     entity: str | None = None,
 ) -> Report:
     at = require_aware(at, "at")
     found: dict[tuple[str, str, str, str], _Customer] = {}
+    names: dict[str, str | None] = {}
     for info, (position,) in subledger.positions(conn, [at]):
         if position.deferred == 0 and position.credits_left <= 0:
             continue
         if (currency and info.currency != currency.upper()) or (entity and info.entity != entity):
             continue
-        code = gl_account(info.mapping_version, info.currency, info.entity) if gl_account else ""
+        code, name = (
+            gl_account(info.mapping_version, info.currency, info.entity)
+            if gl_account
+            else ("", None)
+        )
+        names[code] = name
         key = (info.currency, info.account_id, info.entity or "", code)
         customer = found.setdefault(key, _Customer())
         customer.pools += 1
@@ -76,6 +79,7 @@ def deferred_by_customer(
                 "account": account,
                 "entity": entity_name or None,
                 "gl_account": code or None,
+                "gl_name": names.get(code),
                 "pools": customer.pools,
                 "credits": customer.credits,
                 "deferred": customer.deferred,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from connector.recognition import subledger
-from connector.reports.model import Column, Report, Section, Value
+from connector.reports.model import GL_COLUMNS, Column, GLAccountOf, Report, Section, Value
 from connector.timeutil import require_aware
 
 SECTIONS = (("kind", "By pool kind", "Pool kind"), ("expiry", "By time to expiry", "Expires in"))
@@ -28,6 +28,7 @@ def _columns(group_header: str) -> tuple[Column, ...]:
         Column("deferred", "Deferred revenue", money=True, summed=True),
         Column("expected_breakage_credits", "Expected breakage (credits)", summed=True),
         Column("expected_breakage", "Expected breakage", money=True, summed=True),
+        *GL_COLUMNS,
     )
 
 
@@ -51,15 +52,27 @@ def bucket(expires_at: datetime | None, at: datetime) -> str:
 
 
 def liability(
-    conn: Connection, at: datetime, *, currency: str | None = None, entity: str | None = None
+    conn: Connection,
+    at: datetime,
+    gl_account: GLAccountOf | None = None,
+    *,
+    currency: str | None = None,
+    entity: str | None = None,
 ) -> Report:
     at = require_aware(at, "at")
-    groups: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    groups: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    names: dict[str, str | None] = {}
     for info, (position,) in subledger.positions(conn, [at], with_revenue_only=False):
         if position.credits_left <= 0 and position.deferred == 0:
             continue
         if (currency and info.currency != currency.upper()) or (entity and info.entity != entity):
             continue
+        code, name = (
+            gl_account(info.mapping_version, info.currency, info.entity)
+            if gl_account
+            else ("", None)
+        )
+        names[code] = name
         values = (
             1,
             max(position.credits_left, 0),
@@ -68,7 +81,7 @@ def liability(
             position.expected_breakage_amount,
         )
         for section, group in (("kind", info.kind.value), ("expiry", bucket(info.expires_at, at))):
-            totals = groups[(section, info.currency, group)]
+            totals = groups[(section, info.currency, code, group)]
             for i, value in enumerate(values):
                 totals[i] += value
     order = {name: i for i, (_l, name) in enumerate(BUCKETS)}
@@ -78,6 +91,8 @@ def liability(
         rows: list[dict[str, Value]] = [
             {
                 "currency": currency,
+                "gl_account": code or None,
+                "gl_name": names[code],
                 "group": group,
                 "pools": n,
                 "credits": credits,
@@ -85,13 +100,16 @@ def liability(
                 "expected_breakage_credits": exp_credits,
                 "expected_breakage": exp_amount,
             }
-            for (section, currency, group), (
+            for (section, currency, code, group), (
                 n,
                 credits,
                 deferred,
                 exp_credits,
                 exp_amount,
-            ) in sorted(groups.items(), key=lambda kv: (kv[0][1], order.get(kv[0][2], 0), kv[0][2]))
+            ) in sorted(
+                groups.items(),
+                key=lambda kv: (kv[0][1], kv[0][2], order.get(kv[0][3], 0), kv[0][3]),
+            )
             if section == key
         ]
         sections.append(Section(key, title, _columns(header), tuple(rows)))

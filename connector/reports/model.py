@@ -9,10 +9,14 @@ its own (one sheet in a workbook), so that no column ever adds up the same money
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 Value = str | int | bool | None
 Row = dict[str, Value]
+GLAccountOf = Callable[[str | None, str, str | None], tuple[str, str | None]]
+"""A pool's deferred-revenue GL account as (code, name) from its mapping version (None: the
+current one), currency and entity; the name is None where the mapping does not name it."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,12 @@ class Column:
     header: str
     money: bool = False  # integer minor units of the row's "currency"
     summed: bool = False  # a flow or a count the totals row adds up (balances are not summed)
+
+
+GL_COLUMNS = (
+    Column("gl_account", "Deferred revenue GL account"),
+    Column("gl_name", "GL account name"),
+)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from connector.reports.deferred import deferred_by_customer
 from connector.reports.liability import liability
 from connector.reports.model import GLAccountOf, Row
 from connector.reports.rollforward import Filters, compact, rollforward
+from connector.reports.waterfall import waterfall
 from mappings.loader import check, load_mappings
 from mappings.model import MappingSet
 from tests.test_mappings_gl_sinks import USD
@@ -166,3 +167,20 @@ def test_the_cli_refuses_an_unknown_grouping() -> None:
     outcome = CliRunner().invoke(app, ["report", "rollforward", "--group-by", "customer"])
     assert outcome.exit_code != 0
     assert "--group-by" in outcome.output and "currency or gl" in outcome.output
+
+
+def test_the_waterfall_names_the_revenue_account_each_row_books_to(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _history(engine)
+    named = USD + '\n[gl.names]\n"4010" = "Credit revenue"\n"4015" = "Breakage revenue"\n'
+    mappings = _mappings(tmp_path, named)
+    with engine.connect() as conn:
+        report = waterfall(conn, "USD", mappings.gl_accounts)
+        plain = waterfall(conn, "USD")
+    released = report.section("released")
+    assert {(r["gl_account"], r["gl_name"]) for r in released.rows} == {("4010", "Credit revenue")}
+    breakage_keys = [c.key for c in report.section("breakage").columns]
+    assert "gl_account" in breakage_keys and "gl_name" in breakage_keys
+    assert released.totals() == plain.section("released").totals()
+    assert "gl_account" not in [c.key for c in plain.section("released").columns]

@@ -391,8 +391,9 @@ def report_waterfall(
     """Revenue by month for each purchase month (cohort), with a PNG chart."""
     from connector.reports.waterfall import chart, waterfall  # matplotlib: only for this report
 
-    with open_engine().connect() as conn:
-        report = waterfall(conn, currency)
+    runtime = open_runtime()
+    with runtime.engine.connect() as conn:
+        report = waterfall(conn, currency, runtime.mappings.current.gl_accounts)
     _emit(report, fmt, output)
     if report.rows:
         path = chart(report, png or get_settings().output_dir / "waterfall.png")

@@ -8,6 +8,7 @@ revenue); the second holds the breakage part alone, so that breakage is never mi
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +24,7 @@ from connector.recognition.periods import periods_from
 from connector.recognition.tables import recognition_deltas
 from connector.reports.model import Column, Report, Row, Section
 from connector.reports.units import major
+from mappings.gl import GLAccounts
 
 RELEASED = ("revenue", "breakage")
 TITLE = "Revenue waterfall by purchase month"
@@ -34,7 +36,19 @@ def _cells() -> Cells:
     return defaultdict(lambda: defaultdict(int))
 
 
-def waterfall(conn: Connection, currency: str | None = None) -> Report:
+AccountsOf = Callable[[str], GLAccounts]
+"""The GL accounts a currency books to (the mapping's default entity)."""
+
+
+def _account(accounts: GLAccounts, code: str) -> Row:
+    return {"gl_account": code, "gl_name": accounts.name_of(code)}
+
+
+def waterfall(
+    conn: Connection, currency: str | None = None, accounts_of: AccountsOf | None = None
+) -> Report:
+    """Released revenue by purchase month (cohort) and month, and its breakage apart; with
+    ``accounts_of``, each row names the revenue (or breakage) GL account it books to."""
     d = recognition_deltas.c
     query = select(d.currency, d.cohort, d.period, d.figure, func.sum(d.amount)).group_by(
         d.currency, d.cohort, d.period, d.figure
@@ -61,8 +75,14 @@ def waterfall(conn: Connection, currency: str | None = None) -> Report:
     periods = periods_from(min(all_periods), max(all_periods))
     by_period = tuple(Column(p, p, money=True, summed=True) for p in periods)
     first = (Column("currency", "Currency"), Column("cohort", "Purchased in"))
+    gl_column = (
+        (Column("gl_account", "GL account"), Column("gl_name", "Account name"))
+        if accounts_of
+        else ()
+    )
     columns = (
         *first,
+        *gl_column,
         Column("billed", "Billed", money=True, summed=True),
         *by_period,
         Column("recognized", "Released", money=True, summed=True),
@@ -76,6 +96,9 @@ def waterfall(conn: Connection, currency: str | None = None) -> Report:
         months = released.get(key, {})
         total = sum(months.values())
         row: Row = {"currency": currency, "cohort": cohort, "billed": billed[key]}
+        if accounts_of:
+            books = accounts_of(currency)
+            row.update(_account(books, books.revenue))
         row.update({p: months.get(p, 0) for p in periods})
         row.update(
             recognized=total,
@@ -85,20 +108,19 @@ def waterfall(conn: Connection, currency: str | None = None) -> Report:
         out.append(row)
         if key in breakage:
             expired = breakage[key]
-            lost.append(
-                {
-                    "currency": currency,
-                    "cohort": cohort,
-                    **{p: expired.get(p, 0) for p in periods},
-                    "total": sum(expired.values()),
-                }
-            )
+            gone: Row = {"currency": currency, "cohort": cohort}
+            if accounts_of:
+                books = accounts_of(currency)
+                gone.update(_account(books, books.breakage_revenue))
+            gone.update({p: expired.get(p, 0) for p in periods})
+            gone["total"] = sum(expired.values())
+            lost.append(gone)
     sections = (
         Section("released", TITLE, columns, tuple(out)),
         Section(
             "breakage",
             "Of which breakage (credits that expired unused)",
-            (*first, *by_period, Column("total", "Total", money=True, summed=True)),
+            (*first, *gl_column, *by_period, Column("total", "Total", money=True, summed=True)),
             tuple(lost),
         ),
     )

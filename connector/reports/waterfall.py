@@ -82,12 +82,12 @@ def waterfall(
     )
     columns = (
         *first,
-        *gl_column,
         Column("billed", "Billed", money=True, summed=True),
         *by_period,
         Column("recognized", "Released", money=True, summed=True),
         Column("refunded", "Refunded", money=True, summed=True),
         Column("deferred", "Still deferred", money=True, summed=True),
+        *gl_column,  # after the figures: existing columns keep their places
     )
     out: list[Row] = []
     lost: list[Row] = []
@@ -120,7 +120,7 @@ def waterfall(
         Section(
             "breakage",
             "Of which breakage (credits that expired unused)",
-            (*first, *gl_column, *by_period, Column("total", "Total", money=True, summed=True)),
+            (*first, *by_period, Column("total", "Total", money=True, summed=True), *gl_column),
             tuple(lost),
         ),
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from sqlalchemy import Engine
 
 from bench.burns import baseline_sql, burn, seed
 from bench.databases import fresh_engine
+from bench.webhooks import free_port
 from connector.ledger.group_commit import GroupCommitSettings, GroupCommitter
 from connector.ledger.models import BurnRequest
 from connector.ledger.service import Ledger
@@ -145,13 +145,6 @@ def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -
         return drive(label, batches, one)
     finally:
         connections.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def over_http(url: str, batches: list[list[BurnRequest]], label: str, workers: int) -> Run:

@@ -20,11 +20,19 @@ from connector.scheduler import Scheduler
 from connector.settings import get_settings
 
 SCHEDULER_ENV = "CREDITSYNC_SERVE_SCHEDULER"
+
+# Applying webhooks and running jobs happen in threads of the server's process; a shorter
+# interpreter switch interval lets the event loop answer between their steps, not after them.
 SWITCH_INTERVAL_SECONDS = 0.0005
 
 
-def served_app() -> FastAPI:
+def favour_the_event_loop() -> None:
+    """Set the short switch interval every server process runs with."""
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+
+
+def served_app() -> FastAPI:
+    favour_the_event_loop()
     settings = get_settings()
     runtime = Runtime.from_settings(settings, migrate=False)
     run_jobs = os.environ.get(SCHEDULER_ENV, "1") != "0" and settings.schedule.enabled

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import threading
 from collections.abc import Sequence
 from socket import socket
@@ -64,13 +63,10 @@ def build_server(
     return uvicorn.Server(config)
 
 
-# Applying webhooks and running jobs happen in threads of this process; a shorter interpreter
-# switch interval lets the event loop answer between their steps instead of after them.
-SWITCH_INTERVAL_SECONDS = 0.0005
-
-
 def run_server(server: uvicorn.Server, sockets: Sequence[socket] | None = None) -> None:
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+    from connector.api.factory import favour_the_event_loop
+
+    favour_the_event_loop()
     server.run(sockets=list(sockets) if sockets else None)
 
 

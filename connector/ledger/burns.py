@@ -103,9 +103,6 @@ def balance_now(candidates: Sequence[Pool], taken: dict[int, int], now: datetime
     )
 
 
-MAX_CREDITS = 2**63 - 1  # the 64-bit columns a burn's credits are stored in
-
-
 def _rate_in_force(versions: Sequence[Any], action: str, at: datetime) -> Any:
     """The rate row of ``action`` in force at ``at``; ``versions`` newest first."""
     for row in versions:
@@ -297,9 +294,7 @@ def _plan(
 ) -> _Planned:
     """Decide one burn against the pools as the burns before it in the batch left them."""
     rate = _rate_in_force(context.rates.get(req.action, []), req.action, req.occurred_at)
-    credits = credits_for(req.units, rate.credits_per_unit)
-    if credits > MAX_CREDITS:
-        raise InvalidInput("units", f"{req.units} units cost more credits than can be stored")
+    credits = credits_for(req.units, rate.credits_per_unit)  # refuses what 64 bits cannot hold
     candidates = context.pools[req.account_id]
     usable = [
         pool

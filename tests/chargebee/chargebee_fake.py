@@ -45,13 +45,6 @@ WRAPPERS = {
 }
 
 
-class Sleeps(list[float]):
-    """Records the waits the retry policy asked for, without waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
 def _matches(obj: Json, name: str, op: str, value: str) -> bool:
     if name == "item_price_id" and "subscription_items" in obj:  # a subscription's items
         return op == "is" and value in {i["item_price_id"] for i in obj["subscription_items"]}

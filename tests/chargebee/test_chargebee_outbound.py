@@ -15,7 +15,8 @@ from adapters.chargebee.settings import ChargebeeSettings
 from adapters.chargebee.usage import ChargebeeUsageSink
 from connector.errors import InvalidInput
 from connector.ports import OverageUsage, RefillRequest
-from tests.chargebee.chargebee_fake import NOW, FakeChargebee, Sleeps, failing
+from tests.chargebee.chargebee_fake import NOW, FakeChargebee, failing
+from tests.platform_support import Sleeps
 
 REFILL = RefillRequest(
     key="refill:acct_1:2026-01-10T00:00:00Z",

@@ -9,7 +9,8 @@ import pytest
 import tests.chargebee.chargebee_payloads as p
 from adapters.chargebee.retry import ChargebeeRequestFailed, RetryPolicy, classify
 from adapters.chargebee.source import ChargebeeSource
-from tests.chargebee.chargebee_fake import FakeChargebee, Sleeps, failing
+from tests.chargebee.chargebee_fake import FakeChargebee, failing
+from tests.platform_support import Sleeps
 
 
 def test_429_waits_what_retry_after_asks_then_succeeds(

@@ -34,6 +34,7 @@ from connector.sync.engine import RunSummary, pull
 from connector.sync.exceptions import retry_exceptions
 from connector.sync.tables import webhook_inbox
 from tests.contract.harness import Harness, harness_module
+from tests.platform_support import Sleeps
 from tests.sync_helpers import runtime_for
 
 if TYPE_CHECKING:
@@ -224,11 +225,6 @@ def test_duplicated_and_reordered_deliveries_end_in_the_same_state(
 
 
 # -- retries ------------------------------------------------------------------------------------
-
-
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def test_429_is_retried_waiting_what_retry_after_asks(remote: Harness) -> None:

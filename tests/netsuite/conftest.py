@@ -16,7 +16,8 @@ from adapters.netsuite.sink import NetSuiteSink
 from connector.platform.retry import RetryPolicy
 from connector.settings import EXAMPLE_MAPPINGS
 from mappings.loader import load_mappings
-from tests.netsuite.netsuite_fake import FakeNetSuite, Sleeps, pem, raw_settings
+from tests.netsuite.netsuite_fake import FakeNetSuite, pem, raw_settings
+from tests.platform_support import Sleeps
 
 
 @pytest.fixture(scope="session")

@@ -320,13 +320,6 @@ class FakeNetSuite:
         return rows
 
 
-class Sleeps(list[float]):
-    """Records the waits the retry policy asked for, without waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
 def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM,

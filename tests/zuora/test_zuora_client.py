@@ -12,7 +12,8 @@ from adapters.zuora.client import ZuoraApi, ZuoraRequestFailed
 from adapters.zuora.settings import load_settings
 from connector.errors import InvalidInput
 from connector.platform.retry import RetryPolicy
-from tests.zuora.zuora_fake import CLIENT_SECRET, Sleeps, ZuoraFake, zuora_settings
+from tests.platform_support import Sleeps
+from tests.zuora.zuora_fake import CLIENT_SECRET, ZuoraFake, zuora_settings
 from tests.zuora.zuora_payloads import ACCOUNT, failure, invoice
 
 

@@ -25,8 +25,9 @@ from connector.events import (
 )
 from connector.platform.retry import RetryPolicy
 from connector.ports import Page, PurchaseSource
+from tests.platform_support import Sleeps
 from tests.zuora.test_zuora_payload_shapes import conversation_problems
-from tests.zuora.zuora_fake import NOW, Sleeps, ZuoraFake
+from tests.zuora.zuora_fake import NOW, ZuoraFake
 from tests.zuora.zuora_payloads import (
     ACCOUNT,
     CHARGE,

@@ -50,13 +50,6 @@ CALLOUT_PASSWORD = "c4ll0ut-pa55-7Qz"
 HMAC_KEY = "hm4c-key-9f8e7d6c5b4a"
 
 
-class Sleeps(list[float]):
-    """Records the waits the retry policy asked for, without waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
 def connection_settings(**overrides: Any) -> dict[str, Any]:
     """A connection's raw settings (as a config file holds them) that reach the stand-in, with
     callout credentials and the usage unit set."""

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connector.money import exponent, normalize_currency
-from connector.platform.settings import BackfillFrom, load_adapter_settings, require_setting
+from connector.platform.settings import (
+    BackfillFrom,
+    OneOrMany,
+    load_adapter_settings,
+    require_setting,
+)
 
 _FIXES: dict[str, str] = {
     "api_key": "use an API key from Settings > Configure Chargebee > API keys",
@@ -65,7 +70,7 @@ class ChargebeeSettings(BaseModel):
     webhook_credentials: tuple[WebhookCredential, ...] = ()
     backfill_from: BackfillFrom | None = None
     overlap_seconds: int = Field(default=300, ge=0, le=86_400)
-    currencies: tuple[str, ...] = ()
+    currencies: Annotated[tuple[str, ...], OneOrMany] = ()
     refill_item_price: str | None = Field(default=None, min_length=1, max_length=100)
     refill_lookback_days: int = Field(default=7, ge=1, le=90)
     usage_item_price: str | None = Field(default=None, min_length=1, max_length=100)
@@ -91,11 +96,6 @@ class ChargebeeSettings(BaseModel):
         if parts.path.strip("/") or parts.query or parts.fragment or parts.username:
             raise ValueError("takes scheme, host and port only (no path, query or user)")
         return f"{parts.scheme}://{parts.netloc}"
-
-    @field_validator("currencies", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return (value,) if isinstance(value, str) else value
 
     @field_validator("currencies")
     @classmethod

@@ -9,11 +9,16 @@ stay ``SecretStr`` so neither ``repr`` nor a log line ever shows them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connector.platform.settings import BackfillFrom, load_adapter_settings, require_setting
+from connector.platform.settings import (
+    BackfillFrom,
+    OneOrMany,
+    load_adapter_settings,
+    require_setting,
+)
 
 _FIXES: dict[str, str] = {
     "api_key": "use a secret key (sk_live_... / sk_test_...) or a restricted key (rk_...)",
@@ -34,7 +39,7 @@ class StripeSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     api_key: SecretStr | None = None
-    webhook_secrets: tuple[SecretStr, ...] = ()
+    webhook_secrets: Annotated[tuple[SecretStr, ...], OneOrMany] = ()
     backfill_from: BackfillFrom | None = None
     overlap_seconds: int = Field(default=300, ge=0, le=86_400)
     refill_price: str | None = None
@@ -52,11 +57,6 @@ class StripeSettings(BaseModel):
         if value is not None and not value.get_secret_value().startswith(("sk_", "rk_")):
             raise ValueError("is not a Stripe secret or restricted key")
         return value
-
-    @field_validator("webhook_secrets", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return (value,) if isinstance(value, str | SecretStr) else value
 
     @field_validator("webhook_secrets")
     @classmethod

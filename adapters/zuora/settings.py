@@ -10,12 +10,17 @@ chooses. Secrets stay ``SecretStr`` so neither ``repr`` nor a log line shows the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connector.platform.settings import BackfillFrom, load_adapter_settings, require_setting
+from connector.platform.settings import (
+    BackfillFrom,
+    OneOrMany,
+    load_adapter_settings,
+    require_setting,
+)
 
 _FIXES: dict[str, str] = {
     "base_url": "give the REST host of your tenant's region, e.g. https://rest.na.zuora.com",
@@ -60,7 +65,7 @@ class ZuoraSettings(BaseModel):
     callout_auth: Literal["basic", "hmac"] = "basic"
     callout_credentials: tuple[CalloutCredential, ...] = ()
     callout_realm: str = Field(default="creditsync", min_length=1, pattern=r'^[^"\\]+$')
-    hmac_secrets: tuple[SecretStr, ...] = ()
+    hmac_secrets: Annotated[tuple[SecretStr, ...], OneOrMany] = ()
     hmac_header: str | None = Field(default=None, min_length=1)
     hmac_algorithm: Literal["sha256", "sha512", "sha1"] = "sha256"
     hmac_encoding: Literal["base64", "hex"] = "base64"
@@ -86,11 +91,6 @@ class ZuoraSettings(BaseModel):
         if not parts.hostname or parts.query or parts.fragment:
             raise ValueError("must be a bare host URL such as https://rest.na.zuora.com")
         return value.strip().rstrip("/")
-
-    @field_validator("hmac_secrets", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return (value,) if isinstance(value, str | SecretStr) else value
 
     @field_validator("hmac_signed_fields")
     @classmethod

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, SecretStr, ValidationError
 
 from connector.errors import InvalidInput
 
@@ -65,6 +65,14 @@ def _aware_utc(value: datetime) -> datetime:
 
 BackfillFrom = Annotated[datetime, BeforeValidator(_date_or_instant), AfterValidator(_aware_utc)]
 """A ``backfill_from`` setting: an ISO date (midnight UTC) or an aware instant, kept in UTC."""
+
+
+def _one_or_many(value: Any) -> Any:
+    return (value,) if isinstance(value, str | SecretStr) else value
+
+
+OneOrMany = BeforeValidator(_one_or_many)
+"""A list setting that also takes one value alone (``secret = "x"`` as well as ``["x", "y"]``)."""
 
 
 def require_setting(

@@ -6,7 +6,6 @@ that a fresh checkout works with no configuration and no credentials.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from functools import lru_cache
@@ -32,17 +31,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from connector.errors import InvalidInput
+from connector.config_file import DEFAULT_DATABASE_URL, config_file
+from connector.config_file import DEFAULT_HOME as DEFAULT_HOME
+from connector.config_file import InvalidSetting as InvalidSetting
 
 # SQLAlchemy drivers creditsync runs on: SQLite (the standard library) and psycopg 3
 SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
 EXAMPLE_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings" / "examples"
-DEFAULT_HOME = Path(".creditsync")
-
-
-def config_file() -> str:
-    """The TOML file settings are read from (below the environment): CREDITSYNC_CONFIG."""
-    return os.environ.get("CREDITSYNC_CONFIG", "creditsync.toml")
 
 
 class Connection(BaseModel):
@@ -124,7 +119,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(
-        default=f"sqlite:///{DEFAULT_HOME / 'creditsync.db'}",
+        default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL; postgresql://... selects PostgreSQL (psycopg 3)",
     )
     mapping_paths: list[Path] = Field(
@@ -218,12 +213,6 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
-
-
-class InvalidSetting(InvalidInput):
-    """A setting (environment, creditsync.toml) has a value creditsync cannot run with."""
-
-    code = "invalid_setting"
 
 
 # What to do about a setting that does not validate, by its top-level name.

@@ -50,5 +50,16 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def sqlite_text(moment: datetime) -> str:
+    """An aware instant as SQLite stores it: UTC text in SQLAlchemy's layout, which sorts and
+    compares in time order ("2026-01-05 10:00:00.000000")."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def stored_instant(value: datetime | str) -> datetime:
+    """An instant as a database hands it back (SQLite's text, PostgreSQL's datetime), aware UTC."""
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -50,21 +50,34 @@ main()
 """
 
 
-def test_a_command_on_a_current_database_does_not_load_alembic(
-    tmp_path: Path, sqlite_template: Path
-) -> None:
-    database = tmp_path / "current.db"
-    shutil.copy(sqlite_template, database)
-    loaded_file = tmp_path / "loaded.json"
+def _balance_loads(database: Path, folder: Path) -> tuple[set[str], str]:
+    """The top-level modules ``creditsync balance nobody`` loaded, and what it printed."""
+    loaded_file = folder / "loaded.json"
     env = {**os.environ, "CREDITSYNC_DATABASE_URL": f"sqlite:///{database}"}
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", BALANCE_PROBE, str(loaded_file)],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
-        cwd=tmp_path,
+        cwd=folder,
     )
-    loaded = set(json.loads(loaded_file.read_text()))
-    assert "sqlalchemy" in loaded  # the probe did reach the database
-    assert "alembic" not in loaded
+    return set(json.loads(loaded_file.read_text())), done.stderr
+
+
+def test_balance_on_a_current_database_reads_it_without_sqlalchemy_or_the_settings_model(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    database = tmp_path / "current.db"
+    shutil.copy(sqlite_template, database)
+    loaded, said = _balance_loads(database, tmp_path)
+    assert "account 'nobody' does not exist" in said  # the probe did read the database
+    assert loaded.isdisjoint({"sqlalchemy", "alembic", "pydantic_settings"}), loaded
+
+
+def test_balance_on_a_new_database_takes_the_full_path_and_migrates_it(tmp_path: Path) -> None:
+    database = tmp_path / "new" / "creditsync.db"
+    database.parent.mkdir()
+    loaded, said = _balance_loads(database, tmp_path)
+    assert "account 'nobody' does not exist" in said
+    assert {"sqlalchemy", "alembic"} <= loaded and database.is_file()

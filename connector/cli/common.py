@@ -67,7 +67,7 @@ def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except CreditsyncError as exc:
-            from connector.settings import InvalidSetting
+            from connector.config_file import InvalidSetting
 
             err_console.print(f"[red]error:[/red] {escape(exc.message)}")
             usage = isinstance(exc, InvalidOption | InvalidSetting)

@@ -194,11 +194,17 @@ def balance_command(
     at: Annotated[str | None, typer.Option(help="balance at this moment; default now")] = None,
 ) -> None:
     """Spendable credits, in total and per pool in the order burns take them."""
-    from connector.ledger.balance import balance
+    from connector.config_file import database_url
+    from connector.ledger.balance_read import balance_directly
 
     moment = instant_option(at, "--at")
-    with open_engine().connect() as conn:  # a read needs the database, not the whole runtime
-        found = balance(conn, account, moment)
+    url = database_url()
+    found = balance_directly(url, account, moment) if url else None
+    if found is None:  # a database to create or migrate, or a setting the full settings report
+        from connector.ledger.balance import balance
+
+        with open_engine().connect() as conn:  # a read needs the database, not the runtime
+            found = balance(conn, account, moment)
     table = Table(title=f"{account}: {found.total} credits")
     for column in ("pool", "kind", "remaining", "granted", "expires", "priority"):
         table.add_column(column, justify="right" if column != "kind" else "left")

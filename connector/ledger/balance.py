@@ -16,8 +16,8 @@ from sqlalchemy import Connection, func, select
 from connector.errors import NotFound
 from connector.ledger import accounts
 from connector.ledger import pools as pool_store
-from connector.ledger.models import Balance, Pool, PoolBalance
-from connector.ledger.order import in_order
+from connector.ledger.holdings import balance_of
+from connector.ledger.models import Balance, Pool
 from connector.store.tables import ledger_entries, pools
 from connector.timeutil import require_aware, utcnow
 
@@ -57,20 +57,4 @@ def balance(conn: Connection, account_id: str, at: datetime | None = None) -> Ba
     else:
         moment = require_aware(at, "at")
         held = _as_of(conn, account_id, moment)
-    usable = [p for p in held if pool_store.usable_at(p, moment)]
-    ordered = in_order(usable, accounts.consumption_order(conn, account_id))
-    return Balance(
-        account_id=account_id,
-        total=sum(p.credits_remaining for p in ordered),
-        pools=tuple(
-            PoolBalance(
-                pool_id=p.id,
-                kind=p.kind,
-                credits_remaining=p.credits_remaining,
-                credits_granted=p.credits_granted,
-                expires_at=p.expires_at,
-                priority=p.priority,
-            )
-            for p in ordered
-        ),
-    )
+    return balance_of(account_id, held, accounts.consumption_order(conn, account_id), moment)

@@ -14,22 +14,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, select, text, update
+from sqlalchemy import Connection, bindparam, select
 
 from connector.errors import Conflict, InsufficientCredits, InvalidInput, NotFound
+from connector.ledger import burn_store
 from connector.ledger import pools as pool_store
+from connector.ledger.burn_store import BatchContext
+from connector.ledger.holdings import Held
 from connector.ledger.models import (
     Allocation,
     BurnRequest,
     BurnResult,
     EntryKind,
-    Pool,
-    PoolStatus,
 )
 from connector.ledger.order import in_order
 from connector.ledger.rates import credits_for
-from connector.store.tables import accounts as accounts_table
-from connector.store.tables import burn_rates, burns, ledger_entries, pools
+from connector.store.tables import burn_rates, burns, ledger_entries
 from connector.timeutil import require_aware, utcnow
 
 MAX_KEY_LENGTH = 200
@@ -74,7 +74,7 @@ def request_hash(req: BurnRequest) -> str:
 
 
 def allocate(
-    available: Sequence[Pool],
+    available: Sequence[Held],
     credits: int,
     order: str | None,
     taken: Mapping[int, int] | None = None,
@@ -95,7 +95,7 @@ def allocate(
     return allocations
 
 
-def balance_now(candidates: Sequence[Pool], taken: dict[int, int], now: datetime) -> int:
+def balance_now(candidates: Sequence[Held], taken: dict[int, int], now: datetime) -> int:
     return sum(
         pool.credits_remaining - taken.get(pool.id, 0)
         for pool in candidates
@@ -130,54 +130,13 @@ class _Planned:
     burn_id: int = 0
 
 
-@dataclass(frozen=True)
-class _Context:
-    """Everything a batch reads, in three round trips, before it decides anything."""
-
-    accounts: dict[str, Any]  # id -> row (consumption_order, plan), locked
-    pools: dict[str, list[Pool]]  # account -> spendable pools
-    rates: dict[str, list[Any]]  # action -> rate rows, newest first
-    earlier: dict[tuple[str, str], Any]  # (account, key) -> (id, request_hash)
-
-
-def _read_context(conn: Connection, requests: Sequence[BurnRequest]) -> _Context:
-    account_ids = sorted({r.account_id for r in requests})
-    keys = sorted({r.idempotency_key for r in requests})
-    lock = select(accounts_table.c.id, accounts_table.c.consumption_order, accounts_table.c.plan)
-    lock = lock.where(accounts_table.c.id.in_(account_ids)).order_by(accounts_table.c.id)
-    if conn.dialect.name == "postgresql":  # rows locked in id order: batches never deadlock
-        lock = lock.with_for_update()
-    found = {row.id: row for row in conn.execute(lock)}
-    by_account: dict[str, list[Pool]] = {a: [] for a in found}
-    if found:
-        for pool_row in conn.execute(_SPENDABLE_OF, {"accounts": list(found)}).mappings():
-            by_account[pool_row["account_id"]].append(pool_store.pool_from_row(pool_row))
-    rates: dict[str, list[Any]] = {a: [] for a in {r.action for r in requests}}
-    for row in conn.execute(_RATES_OF, {"actions": list(rates)}):
-        rates[row.action].append(row)
-    earlier = {
-        (row.account_id, row.idempotency_key): row
-        for row in conn.execute(_EARLIER_OF, {"accounts": list(found), "keys": keys})
-    }
-    return _Context(found, by_account, rates, earlier)
-
-
-_SPENDABLE_OF = select(pools).where(
-    pools.c.account_id.in_(bindparam("accounts", expanding=True)),
-    pools.c.status == PoolStatus.ACTIVE.value,
-    pools.c.credits_remaining > 0,
-)
-_RATES_OF = (
-    select(burn_rates)
-    .where(burn_rates.c.action.in_(bindparam("actions", expanding=True)))
-    .order_by(burn_rates.c.effective_from.desc(), burn_rates.c.version.desc())
-)
-_EARLIER_OF = select(
-    burns.c.id, burns.c.account_id, burns.c.idempotency_key, burns.c.request_hash
-).where(
-    burns.c.account_id.in_(bindparam("accounts", expanding=True)),
-    burns.c.idempotency_key.in_(bindparam("keys", expanding=True)),
-)
+def _read(requests: Sequence[BurnRequest], conn: Connection) -> BatchContext:
+    return burn_store.read(
+        conn,
+        sorted({r.account_id for r in requests}),
+        sorted({r.action for r in requests}),
+        sorted({r.idempotency_key for r in requests}),
+    )
 
 
 PlanPolicies = Callable[[str | None], BurnPolicy]
@@ -233,7 +192,7 @@ def burn_batch(
             valid.append(index)
         except InvalidInput as exc:
             outcomes[index] = BatchOutcome(request=req, error=exc)
-    context = _read_context(conn, [requests[i] for i in valid]) if valid else None
+    context = _read([requests[i] for i in valid], conn) if valid else None
     now = utcnow()
     taken: dict[int, int] = {}
     planned: list[_Planned] = []
@@ -262,7 +221,8 @@ def burn_batch(
         except (InvalidInput, InsufficientCredits, Conflict, NotFound) as exc:
             outcomes[index] = BatchOutcome(request=req, error=exc)
     if planned:
-        _write(conn, planned, now)
+        for step, burn_id in zip(planned, burn_store.write(conn, planned, now), strict=True):
+            step.burn_id = burn_id
     for step in planned:
         result = _result(step)
         outcomes[step.index] = BatchOutcome(request=step.request, result=result)
@@ -288,7 +248,7 @@ def _plan(
     digest: str,
     account: Any,
     policy: BurnPolicy,
-    context: _Context,
+    context: BatchContext,
     taken: dict[int, int],
     now: datetime,
 ) -> _Planned:
@@ -351,158 +311,6 @@ def _conflict(req: BurnRequest, first: dict[str, Any]) -> Conflict:
         f"({first['action']} x {first['units']} at {first['occurred_at']:%Y-%m-%dT%H:%M:%SZ}); "
         "use a new key for a new burn"
     )
-
-
-def _write(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None:
-    """The batch's burns, ledger entries and pool counters: one statement per table."""
-    if conn.dialect.name == "postgresql":
-        _write_postgresql(conn, planned, now)
-        return
-    _write_burn_rows(conn, planned)
-    _write_entries_and_pools(conn, planned, now)
-
-
-def _write_burn_rows(conn: Connection, planned: Sequence[_Planned]) -> None:
-    """SQLite: the burn rows, and their ids on the planned burns."""
-    if len(planned) == 1:  # one burn: its id straight from the insert
-        planned[0].burn_id = conn.execute(_INSERT_ONE_BURN, planned[0].row).scalar_one()
-        return
-    # A plain executemany (the driver batches it; RETURNING would go row by row), then the new
-    # ids read back by key: the write lock is held, so no one else can have written them.
-    conn.execute(burns.insert(), [step.row for step in planned])
-    found = conn.execute(
-        _EARLIER_OF,
-        {
-            "accounts": sorted({s.request.account_id for s in planned}),
-            "keys": sorted({s.request.idempotency_key for s in planned}),
-        },
-    )
-    ids = {(row.account_id, row.idempotency_key): row.id for row in found}
-    for step in planned:
-        step.burn_id = ids[(step.request.account_id, step.request.idempotency_key)]
-
-
-def _write_entries_and_pools(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None:
-    entries = [
-        {
-            "pool_id": a.pool_id,
-            "account_id": step.request.account_id,
-            "kind": EntryKind.BURN.value,
-            "credits": -a.credits,
-            "burn_id": step.burn_id,
-            "reference": str(step.burn_id),
-            "occurred_at": step.request.occurred_at,
-            "recorded_at": now,
-        }
-        for step in planned
-        for a in step.allocations
-    ]
-    if entries:
-        conn.execute(ledger_entries.insert(), entries)
-        conn.execute(
-            _TAKE_FROM_POOL, [{"pool": p, "take": c} for p, c in _pool_totals(planned).items()]
-        )
-
-
-def _pool_totals(planned: Sequence[_Planned]) -> dict[int, int]:
-    totals: dict[int, int] = {}
-    for step in planned:
-        for a in step.allocations:
-            totals[a.pool_id] = totals.get(a.pool_id, 0) + a.credits
-    return totals
-
-
-_INSERT_ONE_BURN = burns.insert().returning(burns.c.id)
-_TAKE_FROM_POOL = (
-    update(pools)
-    .where(pools.c.id == bindparam("pool"))
-    .values(
-        credits_remaining=pools.c.credits_remaining - bindparam("take"),
-        status=case(
-            (pools.c.credits_remaining == bindparam("take"), PoolStatus.EXHAUSTED.value),
-            else_=pools.c.status,
-        ),
-    )
-)
-
-_WRITE_BURNS_PG = text(
-    """
-    WITH given AS (
-        SELECT * FROM unnest(
-            CAST(:account_ids AS text[]), CAST(:keys AS text[]), CAST(:actions AS text[]),
-            CAST(:units AS bigint[]), CAST(:credits AS bigint[]), CAST(:overage AS bigint[]),
-            CAST(:rate_ids AS bigint[]), CAST(:occurred AS timestamptz[]),
-            CAST(:hashes AS text[])
-        ) WITH ORDINALITY AS g(account_id, idempotency_key, action, units, credits,
-                               overage_credits, rate_id, occurred_at, request_hash, n)
-    ), new_burns AS (
-        INSERT INTO burns (account_id, idempotency_key, action, units, credits, overage_credits,
-                           rate_id, occurred_at, recorded_at, request_hash)
-        SELECT account_id, idempotency_key, action, units, credits, overage_credits, rate_id,
-               occurred_at, :recorded_at, request_hash
-        FROM given ORDER BY n
-        RETURNING id, account_id, idempotency_key
-    ), taken AS (
-        SELECT * FROM unnest(CAST(:e_burns AS bigint[]), CAST(:e_pools AS bigint[]),
-                             CAST(:e_credits AS bigint[]))
-            WITH ORDINALITY AS t(n_burn, pool_id, credits, n)
-    ), entries AS (
-        INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference,
-                                    occurred_at, recorded_at)
-        SELECT taken.pool_id, given.account_id, 'burn', -taken.credits, new_burns.id,
-               CAST(new_burns.id AS text), given.occurred_at, :recorded_at
-        FROM taken
-        JOIN given ON given.n = taken.n_burn
-        JOIN new_burns ON new_burns.account_id = given.account_id
-                      AND new_burns.idempotency_key = given.idempotency_key
-        ORDER BY taken.n
-    ), moved AS (
-        UPDATE pools
-        SET credits_remaining = pools.credits_remaining - total.credits,
-            status = CASE WHEN pools.credits_remaining = total.credits
-                          THEN 'exhausted' ELSE pools.status END
-        FROM (SELECT pool_id, SUM(credits) AS credits FROM taken GROUP BY pool_id) AS total
-        WHERE pools.id = total.pool_id
-    )
-    SELECT id, account_id, idempotency_key FROM new_burns
-    """
-)
-
-
-def _write_postgresql(conn: Connection, planned: Sequence[_Planned], now: datetime) -> None:
-    """PostgreSQL: the whole batch in one round trip (arrays unnested server-side)."""
-    # The statement's only parameters are arrays: a generic plan fits it whatever the batch,
-    # and saves planning the whole CTE again on every batch (the session default forces
-    # custom plans, which the IN-list reads above need).
-    conn.exec_driver_sql("SET LOCAL plan_cache_mode = auto")
-    rows = [step.row for step in planned]
-    e_burns, e_pools, e_credits = [], [], []
-    for n, step in enumerate(planned, start=1):
-        for a in step.allocations:
-            e_burns.append(n)
-            e_pools.append(a.pool_id)
-            e_credits.append(a.credits)
-    found = conn.execute(
-        _WRITE_BURNS_PG,
-        {
-            "account_ids": [r["account_id"] for r in rows],
-            "keys": [r["idempotency_key"] for r in rows],
-            "actions": [r["action"] for r in rows],
-            "units": [r["units"] for r in rows],
-            "credits": [r["credits"] for r in rows],
-            "overage": [r["overage_credits"] for r in rows],
-            "rate_ids": [r["rate_id"] for r in rows],
-            "occurred": [r["occurred_at"] for r in rows],
-            "hashes": [r["request_hash"] for r in rows],
-            "recorded_at": now,
-            "e_burns": e_burns,
-            "e_pools": e_pools,
-            "e_credits": e_credits,
-        },
-    )
-    ids = {(row.account_id, row.idempotency_key): row.id for row in found}
-    for step in planned:
-        step.burn_id = ids[(step.request.account_id, step.request.idempotency_key)]
 
 
 _FIND_BURN = (

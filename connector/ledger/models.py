@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from connector.events import SourceKey
 from connector.kinds import BreakageMethod as BreakageMethod  # shared with the mapping model
 from connector.kinds import PoolKind as PoolKind
+
+if TYPE_CHECKING:  # the balance command reads pools without loading pydantic's event models
+    from connector.events import SourceKey
 
 
 class PoolStatus(StrEnum):

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, exists, func, literal,
 from connector.errors import InvalidInput, NotFound
 from connector.events import SourceKey
 from connector.ledger import accounts
+from connector.ledger.holdings import usable_at as usable_at  # where burns and balances ask
 from connector.ledger.models import (
     BreakageMethod,
     EntryKind,
@@ -271,10 +272,6 @@ def spendable(conn: Connection, account_id: str) -> list[Pool]:
     """Active pools with credits left (callers filter by time: see ``usable_at``)."""
     rows = conn.execute(_SPENDABLE, {"account": account_id}).mappings()
     return [pool_from_row(row) for row in rows]
-
-
-def usable_at(pool: Pool, at: datetime) -> bool:
-    return pool.effective_at <= at and (pool.expires_at is None or at < pool.expires_at)
 
 
 def take_back(

@@ -10,6 +10,7 @@ import math
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
 
 from sqlalchemy import Connection, RowMapping, func, select
 
@@ -51,6 +52,12 @@ def parse_rate(text: str) -> Decimal:
     return value.normalize()
 
 
+@lru_cache(maxsize=1024)
+def _per_unit(credits_per_unit: str) -> Fraction:
+    """A rate's text as an exact fraction; a handful of rates serve every burn."""
+    return Fraction(credits_per_unit)
+
+
 def credits_for(units: int, credits_per_unit: str) -> int:
     """Credits a burn of ``units`` costs: exact product, rounded up to whole credits.
 
@@ -58,7 +65,7 @@ def credits_for(units: int, credits_per_unit: str) -> int:
     """
     if units > MAX_BIGINT:
         raise InvalidInput("units", f"{units} is too large", f"burn at most {MAX_BIGINT} units")
-    credits = math.ceil(units * Fraction(credits_per_unit))
+    credits = math.ceil(units * _per_unit(credits_per_unit))
     if credits > MAX_BIGINT:
         raise InvalidInput(
             "units",

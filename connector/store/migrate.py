@@ -12,11 +12,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the revision ids are read without SQLAlchemy (see connector.store.direct)
     from alembic.config import Config
+    from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _REVISION = re.compile(r'^revision = "([^"]+)"$', re.MULTILINE)
@@ -64,6 +62,9 @@ def _alembic_head() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """The database's revision; None for a database never migrated."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
     with engine.connect() as connection:
         try:
             found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, String, TypeDecorator
 from sqlalchemy.types import TypeEngine
 
+from connector.timeutil import sqlite_text, stored_instant
+
 
 class _SQLiteTimestamp(String):
     """Text in SQLAlchemy's own SQLite layout, declared DATETIME as SQLAlchemy declares it."""
@@ -37,15 +39,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime refused by the store")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-        return value
+        return sqlite_text(value) if dialect.name == "sqlite" else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        moment: datetime = value
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return stored_instant(value)

@@ -1,0 +1,281 @@
+"""What a batch of burns reads and writes, straight through the database driver.
+
+A batch is a handful of small statements; through SQLAlchemy each costs more Python than the
+database spends on it, and on PostgreSQL each waits for its own round trip. Here they go to the
+transaction's own driver connection (see ``connector.store.driver``): on PostgreSQL the reads in
+one pipeline and the writes in one statement of arrays; on SQLite plain DB-API calls. What is
+decided from the rows (``connector.ledger.burns``) knows neither.
+
+The reads lock the batch's accounts first, in id order, so that batches of several processes
+never deadlock; the pools are read after the lock, so they are what the previous holder left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import Connection
+
+from connector.kinds import PoolKind
+from connector.ledger.holdings import HeldPool
+from connector.ledger.models import Allocation, EntryKind, PoolStatus
+from connector.store.driver import fetch, pipelined
+from connector.timeutil import sqlite_text, stored_instant
+
+
+class Account(NamedTuple):
+    id: str
+    consumption_order: str | None
+    plan: str | None
+
+
+class Rate(NamedTuple):
+    id: int
+    action: str
+    version: int
+    credits_per_unit: str
+    effective_from: datetime
+
+
+@dataclass(frozen=True)
+class BatchContext:
+    """Everything a batch reads before it decides anything."""
+
+    accounts: dict[str, Account]  # locked
+    pools: dict[str, list[HeldPool]]  # account -> spendable pools
+    rates: dict[str, list[Rate]]  # action -> versions, newest first
+    earlier: set[tuple[str, str]]  # (account, key) of burns already written
+
+
+class NewBurn(Protocol):
+    """A burn decided and ready to write: its row and the credits it takes from each pool."""
+
+    @property
+    def row(self) -> dict[str, Any]: ...
+    @property
+    def allocations(self) -> list[Allocation]: ...
+
+
+ACTIVE = PoolStatus.ACTIVE.value
+_ACCOUNTS = "SELECT id, consumption_order, plan FROM accounts WHERE id {accounts} ORDER BY id"
+_POOLS = (
+    "SELECT account_id, id, kind, credits_remaining, credits_granted, effective_at, expires_at, "
+    f"priority FROM pools WHERE account_id {{accounts}} AND status = '{ACTIVE}' "
+    "AND credits_remaining > 0"
+)
+_RATES = (
+    "SELECT id, action, version, credits_per_unit, effective_from FROM burn_rates "
+    "WHERE action {actions} ORDER BY effective_from DESC, version DESC"
+)
+_EARLIER = (
+    "SELECT account_id, idempotency_key FROM burns "
+    "WHERE account_id {accounts} AND idempotency_key {keys}"
+)
+_ANY = "= ANY(%s::text[])"  # PostgreSQL: one array parameter, one plan whatever the batch
+
+
+def read(
+    conn: Connection, account_ids: list[str], actions: list[str], keys: list[str]
+) -> BatchContext:
+    """The batch's accounts (locked), their spendable pools, the actions' rates and the keys
+    already used."""
+    if conn.dialect.name == "postgresql":
+        locked, held, rates, earlier = pipelined(
+            conn,
+            [
+                # every statement below takes arrays, so a generic plan fits it whatever the
+                # batch (the session default forces custom plans, which IN-lists elsewhere need)
+                ("SET LOCAL plan_cache_mode = auto", ()),
+                (_ACCOUNTS.format(accounts=_ANY) + " FOR UPDATE", (account_ids,)),
+                (_POOLS.format(accounts=_ANY), (account_ids,)),
+                (_RATES.format(actions=_ANY), (actions,)),
+                (_EARLIER.format(accounts=_ANY, keys=_ANY), (account_ids, keys)),
+            ],
+        )[1:]
+        return _context(locked, held, rates, actions, earlier)
+    cursor = _sqlite(conn)  # SQLite: the transaction's write lock is already held
+    locked = cursor.execute(_ACCOUNTS.format(accounts=_in(account_ids)), account_ids).fetchall()
+    found = [row[0] for row in locked]
+    if not found:
+        return _context(locked, [], [], actions, [])
+    rates = cursor.execute(_RATES.format(actions=_in(actions)), actions).fetchall()
+    held = cursor.execute(_POOLS.format(accounts=_in(found)), found).fetchall()
+    query = _EARLIER.format(accounts=_in(found), keys=_in(keys))
+    earlier = cursor.execute(query, [*found, *keys]).fetchall()
+    return _context(locked, held, rates, actions, earlier)
+
+
+def _in(values: Sequence[object]) -> str:
+    return f"IN ({', '.join('?' * len(values))})"
+
+
+def _sqlite(conn: Connection) -> Any:
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _context(
+    accounts: Iterable[Sequence[Any]],
+    pools: Iterable[Sequence[Any]],
+    rates: Iterable[Sequence[Any]],
+    actions: Iterable[str],
+    earlier: Iterable[Sequence[Any]],
+) -> BatchContext:
+    found = {row[0]: Account(*row) for row in accounts}
+    by_account: dict[str, list[HeldPool]] = {a: [] for a in found}
+    for account_id, pool_id, kind, remaining, granted, effective, expires, priority in pools:
+        by_account[account_id].append(
+            HeldPool(
+                pool_id,
+                PoolKind(kind),
+                remaining,
+                granted,
+                stored_instant(effective),
+                None if expires is None else stored_instant(expires),
+                priority,
+            )
+        )
+    versions: dict[str, list[Rate]] = {a: [] for a in actions}
+    for rate_id, action, version, per_unit, effective_from in rates:
+        versions[action].append(
+            Rate(rate_id, action, version, per_unit, stored_instant(effective_from))
+        )
+    return BatchContext(found, by_account, versions, {(a, k) for a, k in earlier})
+
+
+def write(conn: Connection, new: Sequence[NewBurn], now: datetime) -> list[int]:
+    """The burns, their ledger entries and the pools' counters; the new burn ids in order."""
+    if conn.dialect.name == "postgresql":
+        return _write_postgresql(conn, new, now)
+    cursor = _sqlite(conn)
+    recorded = sqlite_text(now)
+    ids = [
+        cursor.execute(_INSERT_BURN_SQLITE, _burn_values(burn.row, recorded)).fetchone()[0]
+        for burn in new
+    ]
+    entries = [
+        (a.pool_id, burn.row["account_id"], EntryKind.BURN.value, -a.credits, burn_id,
+         str(burn_id), sqlite_text(burn.row["occurred_at"]), recorded)
+        for burn, burn_id in zip(new, ids, strict=True)
+        for a in burn.allocations
+    ]  # fmt: skip
+    if entries:
+        cursor.executemany(_INSERT_ENTRY_SQLITE, entries)
+        cursor.executemany(
+            _TAKE_FROM_POOL_SQLITE, [(c, c, p) for p, c in _pool_totals(new).items()]
+        )
+    return ids
+
+
+_BURN_COLUMNS = (
+    "account_id, idempotency_key, action, units, credits, overage_credits, rate_id, "
+    "occurred_at, recorded_at, request_hash"
+)
+_INSERT_BURN_SQLITE = (
+    f"INSERT INTO burns ({_BURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+)
+_INSERT_ENTRY_SQLITE = (
+    "INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference, "
+    "occurred_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_TAKE_FROM_POOL_SQLITE = (
+    "UPDATE pools SET credits_remaining = credits_remaining - ?, status = CASE "
+    f"WHEN credits_remaining = ? THEN '{PoolStatus.EXHAUSTED.value}' ELSE status END WHERE id = ?"
+)
+
+
+def _burn_values(row: dict[str, Any], recorded: str) -> tuple[Any, ...]:
+    return (
+        row["account_id"],
+        row["idempotency_key"],
+        row["action"],
+        row["units"],
+        row["credits"],
+        row["overage_credits"],
+        row["rate_id"],
+        sqlite_text(row["occurred_at"]),
+        recorded,
+        row["request_hash"],
+    )
+
+
+def _pool_totals(new: Sequence[NewBurn]) -> dict[int, int]:
+    totals: dict[int, int] = {}
+    for burn in new:
+        for a in burn.allocations:
+            totals[a.pool_id] = totals.get(a.pool_id, 0) + a.credits
+    return totals
+
+
+_WRITE_POSTGRESQL = f"""
+    WITH given AS (
+        SELECT * FROM unnest(
+            %(account_ids)s::text[], %(keys)s::text[], %(actions)s::text[],
+            %(units)s::bigint[], %(credits)s::bigint[], %(overage)s::bigint[],
+            %(rate_ids)s::bigint[], %(occurred)s::timestamptz[], %(hashes)s::text[]
+        ) WITH ORDINALITY AS g(account_id, idempotency_key, action, units, credits,
+                               overage_credits, rate_id, occurred_at, request_hash, n)
+    ), new_burns AS (
+        INSERT INTO burns ({_BURN_COLUMNS})
+        SELECT account_id, idempotency_key, action, units, credits, overage_credits, rate_id,
+               occurred_at, %(recorded_at)s, request_hash
+        FROM given ORDER BY n
+        RETURNING id, account_id, idempotency_key
+    ), taken AS (
+        SELECT * FROM unnest(%(e_burns)s::bigint[], %(e_pools)s::bigint[],
+                             %(e_credits)s::bigint[])
+            WITH ORDINALITY AS t(n_burn, pool_id, credits, n)
+    ), entries AS (
+        INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference,
+                                    occurred_at, recorded_at)
+        SELECT taken.pool_id, given.account_id, '{EntryKind.BURN.value}', -taken.credits,
+               new_burns.id, CAST(new_burns.id AS text), given.occurred_at, %(recorded_at)s
+        FROM taken
+        JOIN given ON given.n = taken.n_burn
+        JOIN new_burns ON new_burns.account_id = given.account_id
+                      AND new_burns.idempotency_key = given.idempotency_key
+        ORDER BY taken.n
+    ), moved AS (
+        UPDATE pools
+        SET credits_remaining = pools.credits_remaining - total.credits,
+            status = CASE WHEN pools.credits_remaining = total.credits
+                          THEN '{PoolStatus.EXHAUSTED.value}' ELSE pools.status END
+        FROM (SELECT pool_id, SUM(credits) AS credits FROM taken GROUP BY pool_id) AS total
+        WHERE pools.id = total.pool_id
+    )
+    SELECT id, account_id, idempotency_key FROM new_burns
+"""
+
+
+def _write_postgresql(conn: Connection, new: Sequence[NewBurn], now: datetime) -> list[int]:
+    """The whole batch in one statement and one round trip (arrays unnested server-side)."""
+    rows = [burn.row for burn in new]
+    e_burns, e_pools, e_credits = [], [], []
+    for n, burn in enumerate(new, start=1):
+        for a in burn.allocations:
+            e_burns.append(n)
+            e_pools.append(a.pool_id)
+            e_credits.append(a.credits)
+    found = fetch(
+        conn,
+        _WRITE_POSTGRESQL,
+        {
+            "account_ids": [r["account_id"] for r in rows],
+            "keys": [r["idempotency_key"] for r in rows],
+            "actions": [r["action"] for r in rows],
+            "units": [r["units"] for r in rows],
+            "credits": [r["credits"] for r in rows],
+            "overage": [r["overage_credits"] for r in rows],
+            "rate_ids": [r["rate_id"] for r in rows],
+            "occurred": [r["occurred_at"] for r in rows],
+            "hashes": [r["request_hash"] for r in rows],
+            "recorded_at": now,
+            "e_burns": e_burns,
+            "e_pools": e_pools,
+            "e_credits": e_credits,
+        },
+    )
+    ids = {(account_id, key): burn_id for burn_id, account_id, key in found}
+    return [ids[(r["account_id"], r["idempotency_key"])] for r in rows]

@@ -48,6 +48,7 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._closed = False
+        self._last_size = 0  # burns in the last batch: how many callers burn in step
 
     def submit(self, request: BurnRequest) -> Future[BurnResult]:
         """Queue ``request``; its future holds the result or the error that refused it."""
@@ -92,22 +93,28 @@ class GroupCommitter:
                 return
 
     def _gather(self, first: object) -> tuple[list[_Item], bool]:
+        """The burns to write together: what is queued already, then company for at most
+        ``max_wait``, but no longer than the callers keep coming. A batch stops as soon as it
+        is as large as the last one (the callers that burn in step are all in), or when no burn
+        arrived for a quarter of ``max_wait``: waiting longer would only delay those aboard."""
         batch: list[_Item] = [first]  # type: ignore[list-item]
         deadline = time.monotonic() + self._settings.max_wait
+        quiet = self._settings.max_wait / 4
         while len(batch) < self._settings.max_batch:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or len(batch) >= self._last_size:
                     break
                 try:
-                    item = self._queue.get(timeout=left)
+                    item = self._queue.get(timeout=min(left, quiet))
                 except queue.Empty:
                     break
             if item is _STOP:
                 return batch, True
             batch.append(item)  # type: ignore[arg-type]
+        self._last_size = len(batch)
         return batch, False
 
     def _write(self, batch: list[_Item]) -> None:

@@ -4,23 +4,33 @@
 
 C callers burn over 1,000 accounts (and, as the hot-account case, all over 10 accounts):
 in process through the group-commit writer the burn API uses, and (``--http``) over HTTP against
-``creditsync serve --workers 2`` with keep-alive clients. The baseline writes the same rows (burn,
-ledger entry, pool counter) with plain DB-API calls, one transaction per burn, from C threads.
-Reported: burns/s, p50/p99/max latency, and the ratio to the baseline.
+``creditsync serve --workers 2``. The baseline writes the same rows (burn, ledger entry, pool
+counter) with plain DB-API calls, one transaction per burn, from C threads. Reported: burns/s,
+p50/p99/max latency, and the ratio to the baseline.
+
+Over HTTP the load comes from ``wrk`` (C keep-alive connections, each sending its next burn when
+the last is answered) when it is installed, so that the client costs the two cores next to
+nothing; without it, from C Python threads with httpx, which cost about as much as the server.
+The maximum rate is followed by a paced run at half of it, where the p99 is what a caller sees
+in normal operation (each latency counted from the moment the burn was due, so a stall delays
+every burn queued behind it).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,23 +49,27 @@ from connector.store.engine import make_engine
 TOKEN = "bench-token-0123456789abcdefghij"
 
 
+WRK_SCRIPT = Path(__file__).with_name("wrk_burns.lua")
+HTTP_SECONDS = 10
+
+
 @dataclass(frozen=True)
 class Run:
     label: str
     burns: int
     seconds: float
-    latencies: list[float]
+    p50: float  # milliseconds
+    p99: float
+    worst: float
+
+    @classmethod
+    def timed(cls, label: str, burns: int, seconds: float, latencies: list[float]) -> Run:
+        cuts = statistics.quantiles(latencies, n=100)
+        return cls(label, burns, seconds, cuts[49] * 1000, cuts[98] * 1000, max(latencies) * 1000)
 
     @property
     def rate(self) -> float:
         return self.burns / self.seconds
-
-    def ms(self, q: int) -> float:
-        return statistics.quantiles(self.latencies, n=100)[q - 1] * 1000
-
-    @property
-    def worst(self) -> float:
-        return max(self.latencies) * 1000
 
 
 def work(callers: int, per_caller: int, n_accounts: int, tag: str) -> list[list[BurnRequest]]:
@@ -85,7 +99,7 @@ def drive(
     with ThreadPoolExecutor(len(batches)) as pool:
         list(pool.map(caller, batches))
     elapsed = time.perf_counter() - start
-    return Run(label, sum(len(b) for b in batches), elapsed, latencies)
+    return Run.timed(label, sum(len(b) for b in batches), elapsed, latencies)
 
 
 def in_process(engine: Engine, batches: list[list[BurnRequest]], label: str, writers: int) -> Run:
@@ -147,7 +161,9 @@ def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -
         connections.dispose()
 
 
-def over_http(url: str, batches: list[list[BurnRequest]], label: str, workers: int) -> Run:
+@contextmanager
+def serving(url: str, workers: int) -> Iterator[str]:
+    """``creditsync serve --workers N`` on a free port, burn token set; yields its base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -179,6 +195,27 @@ def over_http(url: str, batches: list[list[BurnRequest]], label: str, workers: i
                 time.sleep(0.1)
         else:
             raise SystemExit("the server did not start within 60 s")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _burn_json(req: BurnRequest) -> dict[str, object]:
+    return {
+        "account_id": req.account_id,
+        "action": req.action,
+        "units": req.units,
+        "occurred_at": req.occurred_at.isoformat(),
+    }
+
+
+def http_most(base: str, callers: int, n_accounts: int, tag: str, label: str) -> Run:
+    """The most burns/s C connections get, each sending its next burn when the last is
+    answered: from wrk when installed, else from Python threads."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        batches = work(callers, HTTP_SECONDS * 100, n_accounts, tag)
         local = threading.local()
 
         def one(req: BurnRequest) -> None:
@@ -187,33 +224,58 @@ def over_http(url: str, batches: list[list[BurnRequest]], label: str, workers: i
                 client = local.client = httpx.Client(
                     base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}
                 )
-            answer = client.post(
-                "/v1/burns",
-                json={
-                    "account_id": req.account_id,
-                    "action": req.action,
-                    "units": req.units,
-                    "occurred_at": req.occurred_at.isoformat(),
-                },
-                headers={"Idempotency-Key": req.idempotency_key},
-            )
-            answer.raise_for_status()
+            headers = {"Idempotency-Key": req.idempotency_key}
+            client.post("/v1/burns", json=_burn_json(req), headers=headers).raise_for_status()
 
-        return drive(label, batches, one)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        return drive(f"{label} (Python clients)", batches, one)
+    threads = str(min(callers, 2))
+    argv = [wrk, "-t", threads, "-c", str(callers), "-d", f"{HTTP_SECONDS}s", "--latency"]
+    argv += ["-s", str(WRK_SCRIPT), base, "--", tag, TOKEN, str(n_accounts)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    line = next(row for row in done.stdout.splitlines() if row.startswith("RESULT "))
+    burns, refused, micros, p50, p99, worst = (float(part) for part in line.split()[1:])
+    if refused:
+        raise SystemExit(f"{int(refused)} of {int(burns)} burns were not answered 200")
+    return Run(f"{label} (wrk)", int(burns), micros / 1e6, p50 / 1000, p99 / 1000, worst / 1000)
+
+
+def http_paced(base: str, rate: float, n_accounts: int, tag: str, label: str) -> Run:
+    """Burns sent at ``rate`` per second whatever the answers do; each latency counted from
+    the moment its burn was due."""
+    count = max(int(rate * HTTP_SECONDS), 100)
+    requests = [burn(i % n_accounts, f"{tag}-{i}", i % 86_400) for i in range(count)]
+
+    async def send_all() -> tuple[list[float], float]:
+        latencies: list[float] = []
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
+            start = time.perf_counter()
+
+            async def one(i: int, req: BurnRequest) -> None:
+                due = start + i / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                key = {"Idempotency-Key": req.idempotency_key}
+                answer = await client.post("/v1/burns", json=_burn_json(req), headers=key)
+                answer.raise_for_status()
+                latencies.append(time.perf_counter() - due)
+
+            await asyncio.gather(*(one(i, req) for i, req in enumerate(requests)))
+            return latencies, time.perf_counter() - start
+
+    latencies, elapsed = asyncio.run(send_all())
+    return Run.timed(label, count, elapsed, latencies)
+
+
+def line(run: Run, ratio: str = "") -> None:
+    print(f"{run.label:34}{run.rate:>9.0f}{run.p50:>9.2f}{run.p99:>9.2f}{run.worst:>9.1f}{ratio}")
 
 
 def report(title: str, ours: Run, base: Run) -> None:
     print(f"\n{title}")
-    print(f"{'':26}{'burns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'ratio':>8}")
-    for run in (ours, base):
-        ratio = f"{run.rate / base.rate:>8.2f}x" if run is ours else ""
-        print(
-            f"{run.label:26}{run.rate:>9.0f}{run.ms(50):>9.2f}{run.ms(99):>9.2f}"
-            f"{run.worst:>9.1f}{ratio}"
-        )
+    print(f"{'':34}{'burns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'ratio':>8}")
+    line(ours, f"{ours.rate / base.rate:>8.2f}x")
+    line(base)
 
 
 def bench(
@@ -223,29 +285,32 @@ def bench(
     per_caller = burns // callers
     for case, n_accounts in (("1,000 accounts", 1000), ("hot: 10 accounts", 10)):
         runs: dict[str, Run] = {}
-        for name in ("creditsync", "baseline", "http"):
-            if name == "http" and (not http or url is None):
-                continue
+        for name in ("creditsync", "baseline"):
             engine = fresh_engine(url, folder, f"load_{name}")
             seed(engine, n_accounts, credits=burns)
             batches = work(callers, per_caller, n_accounts, name)
             if name == "creditsync":
                 runs[name] = in_process(engine, batches, "creditsync, in process", writers)
-            elif name == "baseline":
-                runs[name] = raw_baseline(engine, batches, "raw SQL, 1 txn per burn")
             else:
-                served = engine.url.render_as_string(hide_password=False)
-                runs[name] = over_http(served, batches, "creditsync, HTTP 2 workers", 2)
+                runs[name] = raw_baseline(engine, batches, "raw SQL, 1 txn per burn")
             engine.dispose()
         title = f"{label}, {callers} concurrent callers, {case}, {callers * per_caller} burns"
         report(title, runs["creditsync"], runs["baseline"])
-        if "http" in runs:
-            http_run = runs["http"]
-            print(
-                f"{http_run.label:26}{http_run.rate:>9.0f}{http_run.ms(50):>9.2f}"
-                f"{http_run.ms(99):>9.2f}{http_run.worst:>9.1f}"
-                f"{http_run.rate / runs['creditsync'].rate:>8.2f}x of in process"
-            )
+        if http and url is not None:
+            over_http(url, callers, n_accounts, runs["creditsync"], folder)
+
+
+def over_http(url: str, callers: int, n_accounts: int, local: Run, folder: Path) -> None:
+    """The most burns/s over HTTP against two workers, then p99 at half that rate."""
+    engine = fresh_engine(url, folder, "load_http")
+    seed(engine, n_accounts, credits=10**12)
+    served = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    with serving(served, workers=2) as base:
+        most = http_most(base, callers, n_accounts, "most", f"HTTP, 2 workers, {callers} conns")
+        line(most, f"{most.rate / local.rate:>8.2f}x of in process")
+        half = http_paced(base, most.rate / 2, n_accounts, "half", "HTTP at half that rate")
+        line(half)
 
 
 def main() -> None:

@@ -52,6 +52,8 @@ def build_server(
     runtime = open_runtime(settings)
     jobs = Scheduler(runtime) if scheduler and settings.schedule.enabled else None
     app = create_app(runtime, scheduler=jobs)
+    from connector.api.nodelay import NoDelayHttpProtocol
+
     config = uvicorn.Config(
         app,
         host=host,
@@ -59,6 +61,7 @@ def build_server(
         log_level=log_level,
         access_log=access_log,
         server_header=False,
+        http=NoDelayHttpProtocol,
     )
     return uvicorn.Server(config)
 
@@ -135,9 +138,12 @@ def serve_workers(
         )
     open_runtime(settings).engine.dispose()  # migrate once, before the workers start
     os.environ[SCHEDULER_ENV] = "1" if scheduler else "0"
+    from connector.api.nodelay import NoDelayHttpProtocol
+
     uvicorn.run(
         "connector.api.factory:served_app",
         factory=True,
+        http=NoDelayHttpProtocol,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event, select
@@ -121,13 +120,14 @@ def test_close_stores_what_is_queued_and_refuses_more(runtime: Runtime) -> None:
         writer.submit(delivery("evt_late"))
 
 
-def test_the_writer_gives_its_connection_back_when_closed(runtime: Runtime) -> None:
-    checked_out: list[Any] = []
-    event.listen(runtime.engine, "checkout", lambda *a: checked_out.append(1))
-    event.listen(runtime.engine, "checkin", lambda *a: checked_out.pop())
+def test_the_writer_keeps_one_connection_of_its_own_and_closes_it(runtime: Runtime) -> None:
+    taken: list[int] = []
+    closed: list[int] = []
+    event.listen(runtime.engine, "detach", lambda *a: taken.append(1))
+    event.listen(runtime.engine, "close_detached", lambda *a: closed.append(1))
     writer = InboxWriter(runtime.engine)
     for i in range(3):
         assert writer.submit(delivery(f"evt_{i}")).result(timeout=30) is True
-    assert len(checked_out) == 1  # one connection of its own, kept between batches
+    assert (len(taken), len(closed)) == (1, 0)  # kept out of the pool, between batches too
     writer.close()
-    assert checked_out == []
+    assert (len(taken), len(closed)) == (1, 1)

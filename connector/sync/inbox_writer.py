@@ -20,18 +20,28 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
+from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
+from connector.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from connector.sync.inbox import Received, accept_many
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500  # deliveries per statement; a burst larger than this takes several commits
 
+SQLITE_RETRY_SECONDS = 0.001
+
 _Item = tuple[Received, "Future[bool]"]
 _STOP = object()
+
+
+def _locked(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig).lower()
 
 
 class InboxWriter:
@@ -46,6 +56,7 @@ class InboxWriter:
         self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
         self._closed = False
+        self._sqlite = engine.dialect.name == "sqlite"
 
     def submit(self, delivery: Received) -> Future[bool]:
         """Queue ``delivery``; the writer thread starts with the first one."""
@@ -98,8 +109,15 @@ class InboxWriter:
         return batch, False
 
     def _connection(self) -> Connection:
+        """The writer's own connection, taken out of the engine's pool for good (so nothing
+        else can hold it, and its settings stay its own)."""
         if self._conn is None:
-            self._conn = self._engine.connect()
+            conn = self._engine.connect()
+            driver: Any = conn.connection.dbapi_connection
+            conn.detach()
+            if self._sqlite:  # set on the driver: no transaction around a PRAGMA
+                driver.execute("PRAGMA busy_timeout=0")  # see _store
+            self._conn = conn
         return self._conn
 
     def _release(self) -> None:
@@ -113,13 +131,25 @@ class InboxWriter:
                 log.debug("closing the inbox writer's connection failed", exc_info=True)
 
     def _store(self, deliveries: list[Received]) -> list[bool]:
-        conn = self._connection()
-        try:
-            with conn.begin():
-                return accept_many(conn, deliveries)
-        except Exception:
-            self._release()
-            raise
+        """One transaction. On SQLite, a writer that finds the file locked (a sync page, a
+        drain) tries again every millisecond, up to the usual busy timeout: SQLite's own busy
+        handler sleeps longer and longer between tries (up to 100 ms), which kept acks waiting
+        long after the lock was free."""
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            conn = self._connection()
+            try:
+                with conn.begin():
+                    return accept_many(conn, deliveries)
+            except OperationalError as exc:
+                if self._sqlite and _locked(exc) and time.monotonic() < deadline:
+                    time.sleep(SQLITE_RETRY_SECONDS)
+                    continue
+                self._release()
+                raise
+            except Exception:
+                self._release()
+                raise
 
     def _write(self, batch: list[_Item]) -> None:
         live = [(d, fut) for d, fut in batch if fut.set_running_or_notify_cancel()]

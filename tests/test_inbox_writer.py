@@ -131,3 +131,18 @@ def test_the_writer_keeps_one_connection_of_its_own_and_closes_it(runtime: Runti
     assert (len(taken), len(closed)) == (1, 0)  # kept out of the pool, between batches too
     writer.close()
     assert (len(taken), len(closed)) == (1, 1)
+
+
+def test_a_broken_connection_is_replaced_and_the_delivery_stored(runtime: Runtime) -> None:
+    """A database restart or a proxy dropping the idle connection fails no acknowledgement."""
+    writer = InboxWriter(runtime.engine)
+    try:
+        assert writer.submit(delivery("evt_1")).result(timeout=30) is True
+        conn = writer._conn
+        assert conn is not None
+        conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
+        assert writer.submit(delivery("evt_2")).result(timeout=30) is True
+        assert writer._conn is not conn
+    finally:
+        writer.close()
+    assert [e for e, _ in stored(runtime)] == ["evt_1", "evt_2"]

@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from connector.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from connector.sync.inbox import Received, accept_many
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500  # deliveries per statement; a burst larger than this takes several commits
 
 SQLITE_RETRY_SECONDS = 0.001
+RECYCLE_SECONDS = 300  # the writer's connection is replaced this often, as pooled ones are
 
 _Item = tuple[Received, "Future[bool]"]
 _STOP = object()
@@ -42,6 +43,12 @@ _STOP = object()
 
 def _locked(exc: OperationalError) -> bool:
     return "database is locked" in str(exc.orig).lower()
+
+
+def _lost_connection(exc: Exception) -> bool:
+    """The connection broke (a database restart, an idle connection a proxy dropped): the
+    writer opens a new one and tries again, as callers of the pool would."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class InboxWriter:
@@ -55,6 +62,7 @@ class InboxWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
+        self._opened = 0.0
         self._closed = False
         self._sqlite = engine.dialect.name == "sqlite"
 
@@ -111,7 +119,10 @@ class InboxWriter:
     def _connection(self) -> Connection:
         """The writer's own connection, taken out of the engine's pool for good (so nothing
         else can hold it, and its settings stay its own)."""
+        if self._conn is not None and time.monotonic() - self._opened > RECYCLE_SECONDS:
+            self._release()  # as the pool recycles its own (see connector.store.engine)
         if self._conn is None:
+            self._opened = time.monotonic()
             conn = self._engine.connect()
             driver: Any = conn.connection.dbapi_connection
             conn.detach()
@@ -158,7 +169,7 @@ class InboxWriter:
         try:
             answers = self._store([d for d, _ in live])
         except Exception as exc:
-            if len(live) == 1:
+            if len(live) == 1 and not _lost_connection(exc):
                 live[0][1].set_exception(exc)
                 return
             log.warning(

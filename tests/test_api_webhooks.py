@@ -4,18 +4,22 @@ forgeries, oversized bodies and unknown connections refused with nothing stored.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Connection as SqlConnection
+from sqlalchemy import select, text, update
 
 from bench.webhooks import signed_delivery, stripe_event
 from connector.api.drain import Drainer
+from connector.recognition.control import LOCK_KEY as recognition_lock
 from connector.runtime import Runtime
 from connector.settings import Connection
+from connector.store.tables import accounts
 from connector.sync.tables import webhook_inbox
 from tests.test_api_support import (
     STRIPE_SECRET,
@@ -226,3 +230,60 @@ def test_the_answer_comes_before_processing(runtime: Runtime) -> None:
     assert answer.status_code == 200
     assert calls == ["stripe"]
     assert inbox_rows(runtime) == [("stripe", "evt_9", "pending")]
+
+
+def _hold_what_a_sync_and_recognition_hold(conn: SqlConnection) -> None:
+    """Inside ``conn``'s open transaction: the locks a sync page, a drain and a recognition run
+    take (account rows, inbox rows being marked processed, recognition's advisory lock and its
+    SHARE lock on the ledger tables; on SQLite, the write lock)."""
+    conn.execute(select(accounts.c.id).with_for_update() if is_pg(conn) else select(accounts.c.id))
+    conn.execute(update(webhook_inbox).values(attempts=webhook_inbox.c.attempts))
+    if is_pg(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": recognition_lock})
+        conn.execute(text("LOCK TABLE ledger_entries, pools, recognition_money IN SHARE MODE"))
+
+
+def is_pg(conn: SqlConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def test_acks_are_not_held_by_a_long_sync_transaction(runtime: Runtime) -> None:
+    """PostgreSQL: deliveries are stored and answered while a sync and a recognition run hold
+    their locks. SQLite has one writer: they wait for it, then are all answered 200 (none fails).
+    """
+    from connector.api import create_app
+
+    app = create_app(runtime)
+    with client_for(runtime, app) as client:
+        body, headers = invoice_paid("evt_before", "in_before", "cus_hold")
+        assert client.post("/webhooks/stripe", content=body, headers=headers).status_code == 200
+        app.state.drainer = Drainer(lambda _c, _n: 0, gather=0, share=1)  # keep apply out of it
+        answers: dict[str, int] = {}
+
+        def deliver(n: int) -> None:
+            body, headers = invoice_paid(f"evt_h{n}", f"in_h{n}", "cus_hold")
+            answers[f"evt_h{n}"] = client.post(
+                "/webhooks/stripe", content=body, headers=headers
+            ).status_code
+
+        blocker = runtime.engine.connect()
+        try:
+            tx = blocker.begin()
+            _hold_what_a_sync_and_recognition_hold(blocker)
+            senders = [threading.Thread(target=deliver, args=(n,)) for n in range(3)]
+            for sender in senders:
+                sender.start()
+            if is_pg(blocker):
+                for sender in senders:
+                    sender.join(timeout=60)
+                assert answers == {"evt_h0": 200, "evt_h1": 200, "evt_h2": 200}
+                assert tx.is_active  # answered while the locks were still held
+            else:
+                assert answers == {}  # behind the write lock
+            tx.commit()
+        finally:
+            blocker.close()
+        for sender in senders:
+            sender.join(timeout=60)
+    assert answers == {"evt_h0": 200, "evt_h1": 200, "evt_h2": 200}
+    assert {e for _, e, _ in inbox_rows(runtime)} == {"evt_before", "evt_h0", "evt_h1", "evt_h2"}

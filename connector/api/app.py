@@ -16,6 +16,7 @@ from connector.api.gate import RequestGate
 from connector.runtime import Runtime
 from connector.scheduler import Scheduler
 from connector.store.migrate import head_revision
+from connector.sync.inbox_writer import InboxWriter
 
 DESCRIPTION = """\
 Prepaid AI credits: webhooks from billing platforms in, burns from the AI product, balances out.
@@ -49,6 +50,7 @@ def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastA
             if scheduler is not None:
                 await run_in_threadpool(scheduler.shutdown)
             await run_in_threadpool(runtime.close_burn_writer)
+            await run_in_threadpool(app.state.inbox_writer.close)
             app.state.sync_pool.shutdown(wait=False)
 
     app = FastAPI(
@@ -61,6 +63,7 @@ def create_app(runtime: Runtime, *, scheduler: Scheduler | None = None) -> FastA
     app.state.tokens = TokenTable(runtime.settings.api_tokens)
     app.state.receivers = {}
     app.state.drainer = webhooks.make_drainer(runtime)
+    app.state.inbox_writer = InboxWriter(runtime.engine)
     app.state.head_revision = head_revision()
     app.state.sync_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-sync")
     app.state.scheduler = scheduler

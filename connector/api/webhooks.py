@@ -1,8 +1,12 @@
 """POST /webhooks/{connection}: verify, store, answer at once, apply after the answer.
 
 Platforms time out and retry slow endpoints, so the answer only waits for what makes the delivery
-safe: the signature check and one insert into the inbox. Applying it (which may call the
-platform's API) happens after the answer, through the same path as a sync run.
+safe: the signature check and the insert into the inbox. That insert goes through the inbox
+writer (``connector.sync.inbox_writer``): one thread on a connection of its own, storing every
+delivery waiting at that moment with one commit, so neither a sync run holding the connection
+pool nor the worker threads held by burns can keep an answer waiting. Applying the delivery
+(which may call the platform's API) happens after the answer, through the same path as a sync
+run.
 
 No bearer token here: the platform's own signature (or credentials, for platforms without one)
 is what the connection's WebhookReceiver checks.
@@ -10,8 +14,10 @@ is what the connection's WebhookReceiver checks.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
@@ -34,9 +40,13 @@ from connector.ports import (
 )
 from connector.runtime import Runtime
 from connector.sync import inbox, rejected
+from connector.sync.inbox import Received
+from connector.sync.inbox_writer import InboxWriter
 from connector.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+VERIFY_INLINE_BYTES = 64 * 1024  # bodies verified on the event loop; larger ones in a thread
 
 router = APIRouter(tags=["webhooks"])
 
@@ -80,22 +90,38 @@ def _receiver(request: Request, runtime: Runtime, connection: str) -> WebhookRec
     return cache[connection]
 
 
-def verify_and_store(
+def verify(
+    receiver: WebhookReceiver, headers: Mapping[str, str], body: bytes, received_at: datetime
+) -> WebhookResult:
+    """Check the signature and read the events: hashing and parsing, no I/O."""
+    result = receiver.receive(headers, body, received_at)
+    rejected.require_storable(result)
+    return result
+
+
+async def verified(
     runtime: Runtime,
     receiver: WebhookReceiver,
     connection: str,
     headers: Mapping[str, str],
     body: bytes,
-) -> tuple[WebhookResult, bool]:
-    """Both blocking steps in one trip to a worker thread (each trip costs the answer time)."""
+) -> Received:
+    """The delivery, verified. A usual one is verified right here on the event loop: a hash
+    and a parse of a few kilobytes cost less than the trip to a worker thread, whose pool burns
+    and admin calls may have taken. A large body would hold the loop up; it goes to a thread.
+
+    An authentic delivery that is not a valid event is kept as a rejected delivery: a write,
+    made from a worker thread, on that rare path only."""
     received_at = utcnow()
     try:
-        result = receiver.receive(headers, body, received_at)
-        rejected.require_storable(result)
+        if len(body) <= VERIFY_INLINE_BYTES:
+            result = verify(receiver, headers, body, received_at)
+        else:
+            result = await run_in_threadpool(verify, receiver, headers, body, received_at)
     except WebhookInvalid as exc:
-        rejected.record(runtime.engine, connection, exc, body, received_at)
+        await run_in_threadpool(rejected.record, runtime.engine, connection, exc, body, received_at)
         raise
-    return result, inbox.accept(runtime.engine, connection, result, body, received_at)
+    return Received(connection, result, body, received_at)
 
 
 @router.post(
@@ -133,9 +159,9 @@ async def receive_webhook(
         raise
     receiver = _receiver(request, runtime, connection)
     try:
-        result, new = await run_in_threadpool(
-            verify_and_store, runtime, receiver, connection, request.headers, body
-        )
+        delivery = await verified(runtime, receiver, connection, request.headers, body)
+        writer: InboxWriter = request.app.state.inbox_writer
+        new = await asyncio.wrap_future(writer.submit(delivery))
     except WebhookChallenge as exc:
         metrics.WEBHOOKS.labels(connection, "challenged").inc()
         raise ApiError(401, "webhook_unauthenticated", str(exc), headers=exc.headers) from None
@@ -152,11 +178,11 @@ async def receive_webhook(
         raise ApiError(400, "webhook_rejected", str(exc)) from None
     if not new:
         metrics.WEBHOOKS.labels(connection, "duplicate").inc()
-    elif result.ignored:
+    elif delivery.result.ignored:
         metrics.WEBHOOKS.labels(connection, "ignored").inc()
     else:
         metrics.WEBHOOKS.labels(connection, "accepted").inc()
         drainer: Drainer = request.app.state.drainer
         if drainer.wanted(connection):
             background.add_task(drainer.drain, connection)
-    return WebhookAck(received=True, duplicate=not new, event_id=result.event_id)
+    return WebhookAck(received=True, duplicate=not new, event_id=delivery.result.event_id)

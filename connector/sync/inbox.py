@@ -7,11 +7,13 @@ same apply path as a sync run, so a webhook and the next sync can both see an ev
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, Row, select, update
+from sqlalchemy import Connection, Engine, Row, select, update
 
 from connector import metrics
 from connector.events import CanonicalEvent
@@ -27,30 +29,65 @@ Delivery = Row[Any, Any, Any]  # (id, connection, payload)
 EVENTS = TypeAdapter[list[CanonicalEvent]](list[CanonicalEvent])
 
 
+@dataclass(frozen=True)
+class Received:
+    """A verified delivery on its way into the inbox."""
+
+    connection: str
+    result: WebhookResult
+    body: bytes
+    received_at: datetime
+
+
 def accept(
     engine: Engine, connection: str, result: WebhookResult, body: bytes, received_at: datetime
 ) -> bool:
     """Store a verified delivery; False when this event id was stored before (a duplicate)."""
-    payload: dict[str, Any] = {
-        "events": [e.model_dump(mode="json") for e in result.events],
-        "fetch_hints": list(result.fetch_hints),
-    }
     with engine.begin() as conn:
-        stored = conn.execute(
+        return accept_many(conn, [Received(connection, result, body, received_at)])[0]
+
+
+def accept_many(conn: Connection, deliveries: Sequence[Received]) -> list[bool]:
+    """Store verified deliveries with one statement; for each, False when its event id was
+    stored before (or earlier in ``deliveries``): a duplicate, stored once.
+
+    One statement and one commit for a burst is what keeps acknowledgements short when many
+    arrive at once (see ``connector.sync.inbox_writer``)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for d in deliveries:
+        key = (d.connection, d.result.event_id)
+        if key not in rows:
+            rows[key] = _row(d)
+    stored = {
+        (row.connection, row.event_id)
+        for row in conn.execute(
             insert_ignoring_duplicates(conn, webhook_inbox, ["connection", "event_id"])
-            .values(
-                connection=connection,
-                event_id=result.event_id,
-                event_type=result.event_type,
-                received_at=received_at,
-                body=body.decode("utf-8", errors="replace"),
-                payload=payload,
-                status="ignored" if result.ignored else "pending",
-                attempts=0,
-            )
-            .returning(webhook_inbox.c.id)
-        ).first()
-    return stored is not None
+            .values(list(rows.values()))
+            .returning(webhook_inbox.c.connection, webhook_inbox.c.event_id)
+        )
+    }
+    answers = []
+    for d in deliveries:
+        key = (d.connection, d.result.event_id)
+        answers.append(key in stored)
+        stored.discard(key)  # a second delivery of the same id in this batch is a duplicate
+    return answers
+
+
+def _row(d: Received) -> dict[str, Any]:
+    return {
+        "connection": d.connection,
+        "event_id": d.result.event_id,
+        "event_type": d.result.event_type,
+        "received_at": d.received_at,
+        "body": d.body.decode("utf-8", errors="replace"),
+        "payload": {
+            "events": [e.model_dump(mode="json") for e in d.result.events],
+            "fetch_hints": list(d.result.fetch_hints),
+        },
+        "status": "ignored" if d.result.ignored else "pending",
+        "attempts": 0,
+    }
 
 
 def process_pending(runtime: Runtime, connection: str | None = None, limit: int = 100) -> int:

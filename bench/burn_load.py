@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -40,7 +41,7 @@ from sqlalchemy import Engine
 
 from bench.burns import baseline_sql, burn, seed
 from bench.databases import fresh_engine
-from bench.webhooks import free_port
+from bench.webhooks import free_port, send_paced
 from connector.ledger.group_commit import GroupCommitSettings, GroupCommitter
 from connector.ledger.models import BurnRequest
 from connector.ledger.service import Ledger
@@ -240,30 +241,21 @@ def http_most(base: str, callers: int, n_accounts: int, tag: str, label: str) ->
 
 
 def http_paced(base: str, rate: float, n_accounts: int, tag: str, label: str) -> Run:
-    """Burns sent at ``rate`` per second whatever the answers do; each latency counted from
-    the moment its burn was due."""
+    """Burns sent at ``rate`` per second whatever the answers do, from a loopback client that
+    costs next to nothing; each latency counted from the moment its burn was due."""
     count = max(int(rate * HTTP_SECONDS), 100)
-    requests = [burn(i % n_accounts, f"{tag}-{i}", i % 86_400) for i in range(count)]
-
-    async def send_all() -> tuple[list[float], float]:
-        latencies: list[float] = []
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
-            start = time.perf_counter()
-
-            async def one(i: int, req: BurnRequest) -> None:
-                due = start + i / rate
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                key = {"Idempotency-Key": req.idempotency_key}
-                answer = await client.post("/v1/burns", json=_burn_json(req), headers=key)
-                answer.raise_for_status()
-                latencies.append(time.perf_counter() - due)
-
-            await asyncio.gather(*(one(i, req) for i, req in enumerate(requests)))
-            return latencies, time.perf_counter() - start
-
-    latencies, elapsed = asyncio.run(send_all())
+    items = []
+    for i in range(count):
+        req = burn(i % n_accounts, f"{tag}-{i}", i % 86_400)
+        headers = {
+            "Authorization": f"Bearer {TOKEN}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": req.idempotency_key,
+        }
+        items.append((json.dumps(_burn_json(req)).encode(), headers))
+    latencies, statuses, elapsed = asyncio.run(send_paced(base, items, rate, path="/v1/burns"))
+    if set(statuses) != {200}:
+        raise SystemExit(f"burns not answered 200: {dict(statuses)}")
     return Run.timed(label, count, elapsed, latencies)
 
 

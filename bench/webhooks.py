@@ -248,14 +248,19 @@ class LoopbackClient:
 
 
 async def send_paced(
-    base: str, items: list[tuple[bytes, dict[str, str]]], rate: float
+    base: str,
+    items: list[tuple[bytes, dict[str, str]]],
+    rate: float,
+    path: str = "/webhooks/stripe",
 ) -> tuple[list[float], Counter[int], float]:
+    """POST each (body, headers) to ``path`` at ``rate`` per second whatever the answers do;
+    each latency counted from the moment its request was due."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     failures: Counter[str] = Counter()
     host, port = base.removeprefix("http://").rsplit(":", 1)
     client = LoopbackClient(host, int(port))
-    raw = [client.request("/webhooks/stripe", body, headers) for body, headers in items]
+    raw = [client.request(path, body, headers) for body, headers in items]
     # warm the connections so the first deliveries do not pay for TCP handshakes
     await client.warm(16)
     loop = asyncio.get_running_loop()

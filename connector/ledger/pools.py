@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, exists, func, literal, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, exists, func, select, update
 
 from connector.errors import InvalidInput, NotFound
 from connector.events import SourceKey
@@ -21,6 +21,7 @@ from connector.ledger.models import (
     PoolStatus,
 )
 from connector.money import normalize_currency, require_minor_units
+from connector.store.bulk import insert_rows
 from connector.store.sql import insert_ignoring_duplicates, lock_rows_clause
 from connector.store.tables import ledger_entries, pools
 from connector.timeutil import require_aware, utcnow
@@ -175,62 +176,72 @@ def grant(conn: Connection, req: GrantRequest, now: datetime | None = None) -> t
     return pool, inserted is not None
 
 
+POOL_COLUMNS = (
+    "account_id",
+    "kind",
+    "credits_granted",
+    "credits_remaining",
+    "revenue_amount",
+    "currency",
+    "effective_at",
+    "expires_at",
+    "priority",
+    "status",
+    *SOURCE_COLUMNS,
+    "item_id",
+    "mapping_version",
+    "entity",
+    "breakage_method",
+    "breakage_rate",
+    "created_at",
+)
+ENTRY_COLUMNS = ("pool_id", "account_id", "kind", "credits", "reference", "occurred_at")
+
+
 def grant_many(
     conn: Connection, requests: Sequence[GrantRequest], now: datetime | None = None
 ) -> int:
-    """Grant many pools in three statements (sync pages); returns how many were new.
+    """Grant many pools in two statements (sync pages); returns how many were new.
 
     Same rules as ``grant``: each request is validated first (nothing is written if one is
-    invalid) and a source key granted before is a no-op. Accounts must exist already. The
-    pools go in as a plain executemany (no RETURNING, which drivers batch far better); the grant
-    entries are then written for exactly the pools this call created (stamped ``now``).
+    invalid) and a source key granted before is a no-op. Accounts must exist already. The pools
+    go in as one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (see ``store.bulk``), which
+    names exactly the pools this call created; their grant entries (stamped ``now``) follow in
+    one more statement.
     """
     for req in requests:
         validate_grant(req)
     if not requests:
         return 0
     now = now or utcnow()
-    conn.execute(
-        insert_ignoring_duplicates(conn, pools, SOURCE_COLUMNS),
-        [_values(req, now) for req in requests],
+    by_key: dict[tuple[str, ...], GrantRequest] = {}
+    for req in requests:  # the first request of a source key wins, as with one grant after another
+        by_key.setdefault(
+            (req.source.platform, req.source.object_id, req.source.line_id, req.part), req
+        )
+    created = insert_rows(
+        conn,
+        pools,
+        POOL_COLUMNS,
+        [_row(req, now) for req in by_key.values()],
+        conflict=SOURCE_COLUMNS,
+        returning=("id", *SOURCE_COLUMNS),
     )
-    granted = ledger_entries.alias("granted")
-    created = (
-        select(
-            pools.c.id,
-            pools.c.account_id,
-            literal(EntryKind.GRANT.value),
-            pools.c.credits_granted,
-            literal(GRANT_REFERENCE),
-            pools.c.effective_at,
-            literal(now, pools.c.created_at.type),
+    grant = EntryKind.GRANT.value
+    entries = []
+    for pool_id, *key in created:
+        req = by_key[tuple(key)]
+        entries.append(
+            (pool_id, req.account_id, grant, req.credits, GRANT_REFERENCE, req.effective_at, now)
         )
-        .where(pools.c.created_at == literal(now, pools.c.created_at.type))
-        .where(pools.c.source_platform.in_(sorted({r.source.platform for r in requests})))
-        .where(pools.c.source_object.in_(sorted({r.source.object_id for r in requests})))
-        .where(
-            ~exists().where(
-                granted.c.pool_id == pools.c.id, granted.c.kind == EntryKind.GRANT.value
-            )
-        )
-    )
-    inserted = conn.execute(
-        ledger_entries.insert()
-        .from_select(
-            [
-                "pool_id",
-                "account_id",
-                "kind",
-                "credits",
-                "reference",
-                "occurred_at",
-                "recorded_at",
-            ],
-            created,
-        )
-        .returning(ledger_entries.c.id)
-    ).all()
-    return len(inserted)
+    insert_rows(conn, ledger_entries, (*ENTRY_COLUMNS, "recorded_at"), entries)
+    return len(created)
+
+
+def _row(req: GrantRequest, now: datetime) -> tuple[Any, ...]:
+    """``_values`` as a row in the order of POOL_COLUMNS, for ``insert_rows``."""
+    values = _values(req, now)
+    return tuple(values[name] for name in POOL_COLUMNS)
 
 
 def get_pool(conn: Connection, pool_id: int, *, for_update: bool = False) -> Pool:

@@ -15,6 +15,13 @@ class _SQLiteTimestamp(String):
     __visit_name__ = "DATETIME"
 
 
+def store_text(value: datetime) -> str:
+    """An aware datetime as SQLite keeps it: UTC text in SQLAlchemy's DateTime layout."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timestamps stored in UTC and always handed back aware, on SQLite as on PostgreSQL.
 
@@ -37,10 +44,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime refused by the store")
-        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-        return value
+            return store_text(value)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -38,8 +38,8 @@ from connector.ledger import accounts, pools
 from connector.ledger.models import Pool
 from connector.recognition.line_refunds import apply_line_refund
 from connector.recognition.refunds import apply_void
+from connector.store.bulk import insert_rows
 from connector.store.mapping_versions import record_version
-from connector.store.sql import insert_ignoring_duplicates
 from connector.sync import exceptions
 from connector.sync.refund_failures import apply_failure, apply_waiting_failures
 from connector.sync.tables import source_events
@@ -103,24 +103,22 @@ def _refusal(event: CanonicalEvent, exc: CreditsyncError | IntegrityError) -> st
     return f"{event.kind} {event.source} could not apply: {why}"
 
 
+REMEMBERED = ("connection", "source_key", "event_kind", "occurred_at", "payload", "applied_at")
+
+
 def _remember(conn: Connection, connection: str, events: Sequence[CanonicalEvent]) -> None:
-    """Keep each event as first received (a replay of the same source key is not stored)."""
-    if not events:
-        return
+    """Keep each event as first received (a replay of the same source key is not stored), in
+    one statement, the payload serialized by pydantic straight to JSON text."""
     now = utcnow()
-    conn.execute(
-        insert_ignoring_duplicates(conn, source_events, ["source_key", "event_kind"]),
+    insert_rows(
+        conn,
+        source_events,
+        REMEMBERED,
         [
-            {
-                "connection": connection,
-                "source_key": str(e.source),
-                "event_kind": e.kind,
-                "occurred_at": e.occurred_at,
-                "payload": e.model_dump(mode="json"),
-                "applied_at": now,
-            }
+            (connection, str(e.source), e.kind, e.occurred_at, e.model_dump_json(), now)
             for e in events
         ],
+        conflict=("source_key", "event_kind"),
     )
 
 

@@ -21,7 +21,7 @@ from connector.ledger.models import (
     PoolStatus,
 )
 from connector.money import normalize_currency, require_minor_units
-from connector.store.bulk import insert_rows
+from connector.store.bulk import column_arrays, insert_rows, unnest_insert
 from connector.store.sql import insert_ignoring_duplicates, lock_rows_clause
 from connector.store.tables import ledger_entries, pools
 from connector.timeutil import require_aware, utcnow
@@ -196,18 +196,29 @@ POOL_COLUMNS = (
     "created_at",
 )
 ENTRY_COLUMNS = ("pool_id", "account_id", "kind", "credits", "reference", "occurred_at")
+CREATED = ("id", "account_id", "credits_granted", "effective_at", "created_at")
+
+
+# PostgreSQL: the pools and their grant entries in one statement (one round trip a page); a
+# pool skipped as granted before is not returned by the insert, so it gets no second entry
+GRANT_SQL = (
+    f"WITH created AS ({unnest_insert(pools, POOL_COLUMNS, tuple(SOURCE_COLUMNS), CREATED)}) "
+    f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}, recorded_at) "
+    f"SELECT id, account_id, '{EntryKind.GRANT.value}', credits_granted, '{GRANT_REFERENCE}', "
+    "effective_at, created_at FROM created RETURNING pool_id"
+)
 
 
 def grant_many(
     conn: Connection, requests: Sequence[GrantRequest], now: datetime | None = None
 ) -> int:
-    """Grant many pools in two statements (sync pages); returns how many were new.
+    """Grant many pools set-based (sync pages); returns how many were new.
 
     Same rules as ``grant``: each request is validated first (nothing is written if one is
     invalid) and a source key granted before is a no-op. Accounts must exist already. The pools
     go in as one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (see ``store.bulk``), which
-    names exactly the pools this call created; their grant entries (stamped ``now``) follow in
-    one more statement.
+    names exactly the pools this call created, and their grant entries (stamped ``now``) are
+    written from what it returns: in the same statement on PostgreSQL, in one more on SQLite.
     """
     for req in requests:
         validate_grant(req)
@@ -219,13 +230,11 @@ def grant_many(
         by_key.setdefault(
             (req.source.platform, req.source.object_id, req.source.line_id, req.part), req
         )
+    rows = [_row(req, now) for req in by_key.values()]
+    if conn.dialect.name == "postgresql":
+        return len(conn.exec_driver_sql(GRANT_SQL, column_arrays(pools, POOL_COLUMNS, rows)).all())
     created = insert_rows(
-        conn,
-        pools,
-        POOL_COLUMNS,
-        [_row(req, now) for req in by_key.values()],
-        conflict=SOURCE_COLUMNS,
-        returning=("id", *SOURCE_COLUMNS),
+        conn, pools, POOL_COLUMNS, rows, conflict=SOURCE_COLUMNS, returning=("id", *SOURCE_COLUMNS)
     )
     grant = EntryKind.GRANT.value
     entries = []

@@ -17,12 +17,12 @@ hand in plain values only: str, int, None, aware datetimes (stored in UTC exactl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam
 
 from connector.store.types import UTCDateTime, store_text
 
@@ -44,22 +44,13 @@ def insert_rows(
     ``returning`` columns of the rows inserted (raw driver values), in no particular order."""
     if not rows:
         return []
-    stamps = _stamp_columns(table, tuple(columns))
-    for index in stamps:
-        for row in rows:
-            value = row[index]
-            if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-                raise ValueError(f"{table.name}.{columns[index]}: naive datetime refused")
     if conn.dialect.name == "postgresql":
-        sql = _unnest_insert(table, tuple(columns), tuple(conflict), tuple(returning))
-        arrays = {f"c{i}": list(values) for i, values in enumerate(zip(*rows, strict=True))}
-        result = conn.exec_driver_sql(sql, arrays)
+        sql = unnest_insert(table, tuple(columns), tuple(conflict), tuple(returning))
+        result = conn.exec_driver_sql(sql, column_arrays(table, columns, rows))
         return [tuple(r) for r in result] if returning else []
+    stamps = _checked_stamps(table, columns, rows)
     if stamps:
-        rows = [
-            tuple(store_text(v) if i in stamps and v is not None else v for i, v in enumerate(r))
-            for r in rows
-        ]
+        rows = _stamps_as_text(rows, stamps)
     per_statement = max(1, SQLITE_MAX_PARAMETERS // len(columns))
     found: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), per_statement):
@@ -72,11 +63,50 @@ def insert_rows(
     return found
 
 
+def column_arrays(
+    table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> dict[str, list[Any]]:
+    """The parameters of ``unnest_insert``: one list per column (``c0``, ``c1``...)."""
+    _checked_stamps(table, columns, rows)
+    return {f"c{i}": list(values) for i, values in enumerate(zip(*rows, strict=True))}
+
+
+def _checked_stamps(
+    table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> frozenset[int]:
+    """Where the timestamps are among ``columns``, each checked aware (as UTCDateTime does)."""
+    stamps = _stamp_columns(table, tuple(columns))
+    for index in stamps:
+        for row in rows:
+            value = row[index]
+            if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+                raise ValueError(f"{table.name}.{columns[index]}: naive datetime refused")
+    return stamps
+
+
 @cache
 def _stamp_columns(table: Table, columns: tuple[str, ...]) -> frozenset[int]:
     return frozenset(
         i for i, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime)
     )
+
+
+def _stamps_as_text(rows: Sequence[Sequence[Any]], stamps: frozenset[int]) -> list[list[Any]]:
+    """The rows with their timestamps as SQLite's text; a page's rows share a few instants
+    (``now``, the purchase time in two tables), so each distinct one is formatted once."""
+    texts: dict[datetime, str] = {}
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i in stamps:
+            value = values[i]
+            if value is not None:
+                text = texts.get(value)
+                if text is None:
+                    text = texts[value] = store_text(value)
+                values[i] = text
+        converted.append(values)
+    return converted
 
 
 def _tail(conflict: tuple[str, ...], returning: tuple[str, ...]) -> str:
@@ -85,9 +115,10 @@ def _tail(conflict: tuple[str, ...], returning: tuple[str, ...]) -> str:
 
 
 @cache
-def _unnest_insert(
+def unnest_insert(
     table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], returning: tuple[str, ...]
 ) -> str:
+    """PostgreSQL's ``INSERT ... SELECT ... FROM unnest(...)`` for ``column_arrays``."""
     from sqlalchemy.dialects import postgresql
 
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -120,3 +151,17 @@ def _values_insert(
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
         f"{', '.join([row] * n_rows)}{_tail(conflict, returning)}"
     )
+
+
+def among(
+    conn: Connection, column: ColumnElement[Any], values: Iterable[Any]
+) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter whatever
+    the number of values, so the statement is neither re-rendered by SQLAlchemy nor re-parsed by
+    psycopg for each list (both a measurable part of a sync page's IN lists of 100 keys)."""
+    wanted = list(values)
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY  # loaded already on PostgreSQL
+
+        return column == any_(bindparam(None, wanted, type_=ARRAY(column.type)))
+    return column.in_(wanted)

@@ -33,7 +33,7 @@ from connector.events import (
     Unreadable,
     Void,
 )
-from connector.ingest.plan import Granted, Held, Unmapped, plan_grants
+from connector.ingest.plan import Granted, Held, Unmapped, plan_many
 from connector.ledger import accounts, pools
 from connector.ledger.models import Pool
 from connector.recognition.line_refunds import apply_line_refund
@@ -142,9 +142,11 @@ def _apply_purchases(
         for external, account in accounts.link_many(conn, platform, customers).items()
     }
     planned: list[tuple[Purchase, Granted]] = []
-    for purchase in purchases:
-        account_id = account_of[(purchase.source.platform, purchase.customer.external_id)]
-        plan = plan_grants(purchase, mappings, account_id)
+    plans = plan_many(
+        [(p, account_of[(p.source.platform, p.customer.external_id)]) for p in purchases],
+        mappings,
+    )
+    for purchase, plan in zip(purchases, plans, strict=True):
         if isinstance(plan, Granted):
             planned.append((purchase, plan))
         elif isinstance(plan, Unmapped):

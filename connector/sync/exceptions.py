@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, Engine, and_, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from connector.events import CanonicalEvent
+from connector.store.bulk import among
 from connector.store.sql import insert_ignoring_duplicates
 from connector.sync.tables import sync_exceptions
 from connector.timeutil import utcnow
@@ -94,17 +95,25 @@ def record(
 
 def resolve(conn: Connection, connection: str, events: Iterable[CanonicalEvent]) -> None:
     """Mark the exceptions of events that have now applied as resolved."""
-    keys = [(str(e.source), e.kind) for e in events]
-    if not keys:
+    by_kind: dict[str, list[str]] = {}
+    for e in events:
+        by_kind.setdefault(e.kind, []).append(str(e.source))
+    if not by_kind:
         return
     conn.execute(
         update(sync_exceptions)
         .where(
-            and_(
-                sync_exceptions.c.connection == connection,
-                sync_exceptions.c.status == OPEN,
-                tuple_(sync_exceptions.c.source_key, sync_exceptions.c.event_kind).in_(keys),
-            )
+            sync_exceptions.c.connection == connection,
+            sync_exceptions.c.status == OPEN,
+            or_(
+                *(
+                    and_(
+                        sync_exceptions.c.event_kind == kind,
+                        among(conn, sync_exceptions.c.source_key, keys),
+                    )
+                    for kind, keys in by_kind.items()
+                )
+            ),
         )
         .values(status=RESOLVED, last_seen=utcnow())
     )
@@ -116,7 +125,7 @@ def waiting_for(conn: Connection, targets: Iterable[str]) -> list[ExceptionRecor
     found: list[ExceptionRecord] = []
     for start in range(0, len(wanted), 500):
         query = select(*RECORD_COLUMNS).where(
-            sync_exceptions.c.target.in_(wanted[start : start + 500]),
+            among(conn, sync_exceptions.c.target, wanted[start : start + 500]),
             sync_exceptions.c.status == OPEN,
             sync_exceptions.c.reason_code == ORPHAN,
         )

@@ -109,28 +109,7 @@ def validate_grant(req: GrantRequest) -> None:
 
 
 def _values(req: GrantRequest, now: datetime) -> dict[str, Any]:
-    return {
-        "account_id": req.account_id,
-        "kind": PoolKind(req.kind).value,
-        "credits_granted": req.credits,
-        "credits_remaining": req.credits,
-        "revenue_amount": req.revenue_amount,
-        "currency": normalize_currency(req.currency),
-        "effective_at": req.effective_at,
-        "expires_at": req.expires_at,
-        "priority": req.priority,
-        "status": PoolStatus.ACTIVE.value,
-        "source_platform": req.source.platform,
-        "source_object": req.source.object_id,
-        "source_line": req.source.line_id,
-        "source_part": req.part,
-        "item_id": req.item_id,
-        "mapping_version": req.mapping_version,
-        "entity": req.entity,
-        "breakage_method": BreakageMethod(req.breakage_method).value,
-        "breakage_rate": str(Decimal(req.breakage_rate)),
-        "created_at": now,
-    }
+    return dict(zip(POOL_COLUMNS, _row(req, now), strict=True))
 
 
 def find_by_source(conn: Connection, source: SourceKey, part: str) -> Pool | None:
@@ -248,9 +227,30 @@ def grant_many(
 
 
 def _row(req: GrantRequest, now: datetime) -> tuple[Any, ...]:
-    """``_values`` as a row in the order of POOL_COLUMNS, for ``insert_rows``."""
-    values = _values(req, now)
-    return tuple(values[name] for name in POOL_COLUMNS)
+    """A validated request as a pools row, in the order of POOL_COLUMNS."""
+    source = req.source
+    return (
+        req.account_id,
+        PoolKind(req.kind).value,
+        req.credits,
+        req.credits,
+        req.revenue_amount,
+        normalize_currency(req.currency),
+        req.effective_at,
+        req.expires_at,
+        req.priority,
+        PoolStatus.ACTIVE.value,
+        source.platform,
+        source.object_id,
+        source.line_id,
+        req.part,
+        req.item_id,
+        req.mapping_version,
+        req.entity,
+        BreakageMethod(req.breakage_method).value,
+        str(Decimal(req.breakage_rate)),
+        now,
+    )
 
 
 def get_pool(conn: Connection, pool_id: int, *, for_update: bool = False) -> Pool:

@@ -78,9 +78,9 @@ def apply_events(
     _remember(conn, connection, events)
     purchases = [e for e in events if isinstance(e, Purchase)]
     if purchases:
-        applied = _apply_purchases(conn, connection, purchases, mappings, report)
+        waiting = _apply_purchases(conn, connection, purchases, mappings, report)
         in_batch: set[tuple[str, str]] = {(str(e.source), e.kind) for e in events}
-        _apply_waiting(conn, applied, in_batch, report)
+        _apply_waiting(conn, waiting, in_batch, report)
     for event in events:
         if not isinstance(event, Purchase):
             report.counts[f"{event.kind}.{apply_one(conn, connection, event)}"] += 1
@@ -128,8 +128,9 @@ def _apply_purchases(
     purchases: Sequence[Purchase],
     mappings: MappingSet,
     report: ApplyReport,
-) -> list[Purchase]:
-    """Grant the pools of every purchase that maps; return the purchases that applied."""
+) -> list[exceptions.ExceptionRecord]:
+    """Grant the pools of every purchase that maps, resolve the exceptions of those that
+    applied, and return the orphans that were waiting for them."""
     by_platform: dict[str, dict[str, tuple[str | None, str | None]]] = {}
     for p in purchases:
         by_platform.setdefault(p.source.platform, {})[p.customer.external_id] = (
@@ -160,12 +161,12 @@ def _apply_purchases(
         return []
     record_version(conn, mappings)
     applied = _grant(conn, connection, planned, report)
-    exceptions.resolve(conn, connection, applied)
+    waiting = exceptions.settle(conn, connection, applied)
     granted = {id(purchase) for purchase in applied}
     for purchase, plan in planned:
         if plan.plan and id(purchase) in granted:
             accounts.set_plan(conn, plan.grants[0].account_id, plan.plan)
-    return applied
+    return waiting
 
 
 def _grant(
@@ -201,14 +202,14 @@ def _grant(
 
 def _apply_waiting(
     conn: Connection,
-    applied: Sequence[Purchase],
+    orphans: Sequence[exceptions.ExceptionRecord],
     in_batch: set[tuple[str, str]],
     report: ApplyReport,
 ) -> None:
-    """Apply the orphans that were waiting for these purchases, oldest occurrence first, in
-    the purchases' own transaction (the batch's own adjustments follow in the caller)."""
-    targets = {exceptions.target_key(p.source.platform, p.source.object_id) for p in applied}
-    for waiting in exceptions.waiting_for(conn, targets):
+    """Apply the orphans that were waiting for the purchases just applied, oldest occurrence
+    first, in the purchases' own transaction (the batch's own adjustments follow in the
+    caller)."""
+    for waiting in orphans:
         event = waiting.event()
         if isinstance(event, Purchase) or (str(event.source), event.kind) in in_batch:
             continue

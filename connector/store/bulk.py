@@ -91,22 +91,23 @@ def _stamp_columns(table: Table, columns: tuple[str, ...]) -> frozenset[int]:
     )
 
 
-def _stamps_as_text(rows: Sequence[Sequence[Any]], stamps: frozenset[int]) -> list[list[Any]]:
-    """The rows with their timestamps as SQLite's text; a page's rows share a few instants
-    (``now``, the purchase time in two tables), so each distinct one is formatted once."""
+def _stamps_as_text(rows: Sequence[Sequence[Any]], stamps: frozenset[int]) -> list[tuple[Any, ...]]:
+    """The rows with their timestamps as SQLite's text, column by column; a page's rows share
+    a few instants (``now``, the purchase time in two tables), each formatted once."""
     texts: dict[datetime, str] = {}
-    converted = []
-    for row in rows:
-        values = list(row)
-        for i in stamps:
-            value = values[i]
-            if value is not None:
-                text = texts.get(value)
-                if text is None:
-                    text = texts[value] = store_text(value)
-                values[i] = text
-        converted.append(values)
-    return converted
+
+    def text(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        found = texts.get(value)
+        if found is None:
+            found = texts[value] = store_text(value)
+        return found
+
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for i in stamps:
+        columns[i] = [text(value) for value in columns[i]]
+    return list(zip(*columns, strict=True))
 
 
 def _tail(conflict: tuple[str, ...], returning: tuple[str, ...]) -> str:

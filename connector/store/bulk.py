@@ -17,17 +17,18 @@ hand in plain values only: str, int, None, aware datetimes (stored in UTC exactl
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam
 
 from connector.store.types import UTCDateTime, store_text
 
-# SQLite's limit on bound parameters (SQLITE_MAX_VARIABLE_NUMBER, 32766 since 3.32)
-SQLITE_MAX_PARAMETERS = 32_766
+# SQLite's limit on bound parameters (SQLITE_MAX_VARIABLE_NUMBER: 32766 since 3.32, 999 before)
+SQLITE_MAX_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
 def insert_rows(
@@ -139,7 +140,7 @@ def unnest_insert(
     )
 
 
-@cache
+@lru_cache(maxsize=64)  # a few page sizes per table in practice
 def _values_insert(
     table: Table,
     columns: tuple[str, ...],

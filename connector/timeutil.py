@@ -53,7 +53,9 @@ def as_utc(value: datetime) -> datetime:
 def sqlite_text(moment: datetime) -> str:
     """An aware instant as SQLite stores it: UTC text in SQLAlchemy's layout, which sorts and
     compares in time order ("2026-01-05 10:00:00.000000")."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def stored_instant(value: datetime | str) -> datetime:

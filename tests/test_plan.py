@@ -18,6 +18,7 @@ from connector.ingest.plan import (
     Held,
     Unmapped,
     plan_grants,
+    plan_many,
     plan_purchases,
     split_refund,
 )
@@ -295,6 +296,36 @@ def test_the_ledger_accepts_the_grants_once(engine: Engine) -> None:
         (PoolKind.BONUS, 200, 1667),
     ]
     assert {p.mapping_version for p in stored} == {mappings.version}
+
+
+def test_a_page_planned_at_once_gets_the_plans_of_one_purchase_at_a_time() -> None:
+    mappings = mapping_set(
+        entry(bonus_credits=200),
+        entry("price_promo", kind="promotional"),
+        entry("price_eur", currencies=["EUR", "USD"], expiry="2026-02-01T00:00:00Z"),
+    )
+    page = [
+        (purchase(line="l1"), "acct_1"),
+        (purchase(line="l2", quantity=3, net=30_000), "acct_2"),  # same item: lookup reused
+        (purchase("price_unknown", line="l3"), "acct_1"),
+        (purchase("price_1", line="l4", currency="EUR"), "acct_1"),  # not sold in EUR
+        (purchase("price_promo", line="l5", net=100), "acct_1"),  # paid promotional: held
+        (purchase("price_promo", line="l6", net=0), "acct_3"),
+        (purchase("price_eur", line="l7", currency="EUR"), "acct_1"),
+        (purchase("price_eur", line="l8", occurred_at=PAID_AT + timedelta(days=30)), "acct_1"),
+    ]
+    one_at_a_time = [plan_grants(bought, mappings, account) for bought, account in page]
+    assert plan_many(page, mappings) == one_at_a_time
+    assert [type(plan).__name__ for plan in one_at_a_time] == [
+        "Granted",
+        "Granted",
+        "Unmapped",
+        "Held",
+        "Held",
+        "Granted",
+        "Granted",
+        "Held",
+    ]
 
 
 # --- properties ---------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from connector.errors import InvalidInput
 from connector.events import Purchase, SourceKey
 from connector.ledger.models import GrantRequest, PoolKind
 from connector.money import require_minor_units, round_half_even
-from mappings.model import BonusRevenue, CatalogEntry, MappingSet, NoGLAccounts
+from mappings.expiry import Expiry
+from mappings.model import BonusRevenue, Breakage, CatalogEntry, MappingSet, NoGLAccounts
 
 PAID_PART = "paid"
 BONUS_PART = "bonus"
@@ -55,42 +56,101 @@ class Held:
 GrantPlan = Granted | Unmapped | Held
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """What an item in a currency resolves to under the mappings: the same for every purchase
+    of it, so a page looks it up once (see ``plan_many``)."""
+
+    entry: CatalogEntry
+    label: str
+    expiry: Expiry
+    breakage: Breakage
+    version: str
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """Why no purchase of an item in a currency can be granted (Unmapped or Held)."""
+
+    held_field: str | None  # None: unmapped
+    reason: str
+    item_ids: tuple[str, ...]
+
+    def plan(self, source: SourceKey) -> Unmapped | Held:
+        if self.held_field is None:
+            return Unmapped(source, source.platform, self.item_ids, self.reason)
+        return Held(source, self.held_field, self.reason)
+
+
 def plan_grants(purchase: Purchase, mappings: MappingSet, account_id: str) -> GrantPlan:
     """What pools ``purchase`` grants to ``account_id`` under ``mappings``."""
-    source = purchase.source
-    platform = source.platform
     item_ids = (purchase.item_id, *purchase.item_aliases)
+    rule = _rule(mappings, purchase.source.platform, item_ids, purchase.currency)
+    return _plan(purchase, rule, account_id)
+
+
+def plan_many(purchases: Sequence[tuple[Purchase, str]], mappings: MappingSet) -> list[GrantPlan]:
+    """``plan_grants`` for each (purchase, account id) of a page, in order, with the catalog and
+    GL lookups made once per distinct item and currency rather than once per purchase."""
+    rules: dict[tuple[str, tuple[str, ...], str], _Rule | _Refusal] = {}
+    plans: list[GrantPlan] = []
+    for purchase, account_id in purchases:
+        key = (
+            purchase.source.platform,
+            (purchase.item_id, *purchase.item_aliases),
+            purchase.currency,
+        )
+        rule = rules.get(key)
+        if rule is None:
+            rule = rules[key] = _rule(mappings, *key)
+        plans.append(_plan(purchase, rule, account_id))
+    return plans
+
+
+def _rule(
+    mappings: MappingSet, platform: str, item_ids: tuple[str, ...], currency: str
+) -> _Rule | _Refusal:
+    """The catalog entry, expiry and breakage an item in a currency grants under, or why it
+    cannot be granted at all."""
     found = mappings.matches(platform, item_ids)
     if not found:
         names = " / ".join(item_ids)
-        return Unmapped(
-            source,
-            platform,
-            item_ids,
+        return _Refusal(
+            None,
             f"{platform} item {names} is not in the catalog (mapping {mappings.version[:12]}); "
             "add a [[catalog]] entry for it to grant credits",
+            item_ids,
         )
     if len(found) > 1:
         keys = ", ".join(f"{e.platform}:{e.item_id}" for e in found)
-        return Held(
-            source,
+        return _Refusal(
             "item_id",
             f"the item and its aliases match several catalog entries ({keys}); "
             "keep one entry for this item",
+            item_ids,
         )
     entry = found[0]
     label = f"{entry.platform}:{entry.item_id}"
     try:
-        mappings.gl_accounts(purchase.currency, entry.entity)
+        mappings.gl_accounts(currency, entry.entity)
     except NoGLAccounts as exc:
-        return Held(source, "currency", f"{label} paid in {purchase.currency}: {exc.message}")
-    if purchase.currency not in entry.currencies:
-        return Held(
-            source,
+        return _Refusal("currency", f"{label} paid in {currency}: {exc.message}", item_ids)
+    if currency not in entry.currencies:
+        return _Refusal(
             "currency",
-            f"{label} is not mapped for {purchase.currency} (its currencies: "
+            f"{label} is not mapped for {currency} (its currencies: "
             f"{', '.join(entry.currencies)}); add the currency to the entry",
+            item_ids,
         )
+    return _Rule(entry, label, entry.expiry_rule, mappings.breakage_for(entry), mappings.version)
+
+
+def _plan(purchase: Purchase, rule: _Rule | _Refusal, account_id: str) -> GrantPlan:
+    """The checks and grants that depend on the purchase itself (amount, dates, quantity)."""
+    source = purchase.source
+    if isinstance(rule, _Refusal):
+        return rule.plan(source)
+    entry, label = rule.entry, rule.label
     if entry.kind is PoolKind.PROMOTIONAL and purchase.net_amount != 0:
         return Held(
             source,
@@ -99,7 +159,7 @@ def plan_grants(purchase: Purchase, mappings: MappingSet, account_id: str) -> Gr
             f"{purchase.net_amount}; map the item to a paid kind or fix its price",
         )
     try:
-        expires_at = entry.expiry_rule.resolve(purchase.occurred_at, purchase.period_end)
+        expires_at = rule.expiry.resolve(purchase.occurred_at, purchase.period_end)
     except ValueError as exc:
         return Held(source, "period_end", f"{label}: {exc}")
     if expires_at is not None and expires_at <= purchase.occurred_at:
@@ -115,7 +175,7 @@ def plan_grants(purchase: Purchase, mappings: MappingSet, account_id: str) -> Gr
     paid_amount, bonus_amount = allocate_revenue(
         purchase.net_amount, paid_credits, bonus_credits, entry
     )
-    breakage = mappings.breakage_for(entry)
+    breakage = rule.breakage
 
     def grant(kind: PoolKind, credits: int, amount: int, part: str) -> GrantRequest:
         return GrantRequest(
@@ -130,7 +190,7 @@ def plan_grants(purchase: Purchase, mappings: MappingSet, account_id: str) -> Gr
             expires_at=expires_at,
             priority=entry.priority,
             item_id=entry.item_id,  # the catalog key, so the rule can be found in its version
-            mapping_version=mappings.version,
+            mapping_version=rule.version,
             entity=entry.entity,
             breakage_method=breakage.method,
             breakage_rate=breakage.rate,

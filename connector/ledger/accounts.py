@@ -8,6 +8,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from connector.errors import InvalidInput, NotFound
 from connector.ledger.order import policy
+from connector.store.bulk import among
 from connector.store.sql import insert_ignoring_duplicates, lock_rows_clause
 from connector.store.tables import account_links, accounts
 from connector.timeutil import utcnow
@@ -103,7 +104,7 @@ def link_many(
         return {}
     query = select(account_links.c.external_id, account_links.c.account_id).where(
         account_links.c.platform == platform,
-        account_links.c.external_id.in_(list(customers)),
+        among(conn, account_links.c.external_id, customers),
     )
     found = {row[0]: row[1] for row in conn.execute(query)}
     missing = [external for external in customers if external not in found]

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, exists, func, literal, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, exists, func, select, update
 
 from connector.errors import InvalidInput, NotFound
 from connector.events import SourceKey
@@ -22,6 +22,7 @@ from connector.ledger.models import (
     PoolStatus,
 )
 from connector.money import normalize_currency, require_minor_units
+from connector.store.bulk import column_arrays, insert_rows, unnest_insert
 from connector.store.sql import insert_ignoring_duplicates, lock_rows_clause
 from connector.store.tables import ledger_entries, pools
 from connector.timeutil import require_aware, utcnow
@@ -109,28 +110,7 @@ def validate_grant(req: GrantRequest) -> None:
 
 
 def _values(req: GrantRequest, now: datetime) -> dict[str, Any]:
-    return {
-        "account_id": req.account_id,
-        "kind": PoolKind(req.kind).value,
-        "credits_granted": req.credits,
-        "credits_remaining": req.credits,
-        "revenue_amount": req.revenue_amount,
-        "currency": normalize_currency(req.currency),
-        "effective_at": req.effective_at,
-        "expires_at": req.expires_at,
-        "priority": req.priority,
-        "status": PoolStatus.ACTIVE.value,
-        "source_platform": req.source.platform,
-        "source_object": req.source.object_id,
-        "source_line": req.source.line_id,
-        "source_part": req.part,
-        "item_id": req.item_id,
-        "mapping_version": req.mapping_version,
-        "entity": req.entity,
-        "breakage_method": BreakageMethod(req.breakage_method).value,
-        "breakage_rate": str(Decimal(req.breakage_rate)),
-        "created_at": now,
-    }
+    return dict(zip(POOL_COLUMNS, _row(req, now), strict=True))
 
 
 def find_by_source(conn: Connection, source: SourceKey, part: str) -> Pool | None:
@@ -176,62 +156,102 @@ def grant(conn: Connection, req: GrantRequest, now: datetime | None = None) -> t
     return pool, inserted is not None
 
 
+POOL_COLUMNS = (
+    "account_id",
+    "kind",
+    "credits_granted",
+    "credits_remaining",
+    "revenue_amount",
+    "currency",
+    "effective_at",
+    "expires_at",
+    "priority",
+    "status",
+    *SOURCE_COLUMNS,
+    "item_id",
+    "mapping_version",
+    "entity",
+    "breakage_method",
+    "breakage_rate",
+    "created_at",
+)
+ENTRY_COLUMNS = ("pool_id", "account_id", "kind", "credits", "reference", "occurred_at")
+CREATED = ("id", "account_id", "credits_granted", "effective_at", "created_at")
+
+
+# PostgreSQL: the pools and their grant entries in one statement (one round trip a page); a
+# pool skipped as granted before is not returned by the insert, so it gets no second entry
+GRANT_SQL = (
+    f"WITH created AS ({unnest_insert(pools, POOL_COLUMNS, tuple(SOURCE_COLUMNS), CREATED)}) "
+    f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}, recorded_at) "
+    f"SELECT id, account_id, '{EntryKind.GRANT.value}', credits_granted, '{GRANT_REFERENCE}', "
+    "effective_at, created_at FROM created RETURNING pool_id"
+)
+
+
 def grant_many(
     conn: Connection, requests: Sequence[GrantRequest], now: datetime | None = None
 ) -> int:
-    """Grant many pools in three statements (sync pages); returns how many were new.
+    """Grant many pools set-based (sync pages); returns how many were new.
 
     Same rules as ``grant``: each request is validated first (nothing is written if one is
-    invalid) and a source key granted before is a no-op. Accounts must exist already. The
-    pools go in as a plain executemany (no RETURNING, which drivers batch far better); the grant
-    entries are then written for exactly the pools this call created (stamped ``now``).
+    invalid) and a source key granted before is a no-op. Accounts must exist already. The pools
+    go in as one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (see ``store.bulk``), which
+    names exactly the pools this call created, and their grant entries (stamped ``now``) are
+    written from what it returns: in the same statement on PostgreSQL, in one more on SQLite.
     """
     for req in requests:
         validate_grant(req)
     if not requests:
         return 0
     now = now or utcnow()
-    conn.execute(
-        insert_ignoring_duplicates(conn, pools, SOURCE_COLUMNS),
-        [_values(req, now) for req in requests],
+    by_key: dict[tuple[str, ...], GrantRequest] = {}
+    for req in requests:  # the first request of a source key wins, as with one grant after another
+        by_key.setdefault(
+            (req.source.platform, req.source.object_id, req.source.line_id, req.part), req
+        )
+    rows = [_row(req, now) for req in by_key.values()]
+    if conn.dialect.name == "postgresql":
+        return len(conn.exec_driver_sql(GRANT_SQL, column_arrays(pools, POOL_COLUMNS, rows)).all())
+    created = insert_rows(
+        conn, pools, POOL_COLUMNS, rows, conflict=SOURCE_COLUMNS, returning=("id", *SOURCE_COLUMNS)
     )
-    granted = ledger_entries.alias("granted")
-    created = (
-        select(
-            pools.c.id,
-            pools.c.account_id,
-            literal(EntryKind.GRANT.value),
-            pools.c.credits_granted,
-            literal(GRANT_REFERENCE),
-            pools.c.effective_at,
-            literal(now, pools.c.created_at.type),
+    grant = EntryKind.GRANT.value
+    entries = []
+    for pool_id, *key in created:
+        req = by_key[tuple(key)]
+        entries.append(
+            (pool_id, req.account_id, grant, req.credits, GRANT_REFERENCE, req.effective_at, now)
         )
-        .where(pools.c.created_at == literal(now, pools.c.created_at.type))
-        .where(pools.c.source_platform.in_(sorted({r.source.platform for r in requests})))
-        .where(pools.c.source_object.in_(sorted({r.source.object_id for r in requests})))
-        .where(
-            ~exists().where(
-                granted.c.pool_id == pools.c.id, granted.c.kind == EntryKind.GRANT.value
-            )
-        )
+    insert_rows(conn, ledger_entries, (*ENTRY_COLUMNS, "recorded_at"), entries)
+    return len(created)
+
+
+def _row(req: GrantRequest, now: datetime) -> tuple[Any, ...]:
+    """A validated request as a pools row, in the order of POOL_COLUMNS."""
+    source = req.source
+    return (
+        req.account_id,
+        PoolKind(req.kind).value,
+        req.credits,
+        req.credits,
+        req.revenue_amount,
+        normalize_currency(req.currency),
+        req.effective_at,
+        req.expires_at,
+        req.priority,
+        PoolStatus.ACTIVE.value,
+        source.platform,
+        source.object_id,
+        source.line_id,
+        req.part,
+        req.item_id,
+        req.mapping_version,
+        req.entity,
+        BreakageMethod(req.breakage_method).value,
+        str(Decimal(req.breakage_rate)),
+        now,
     )
-    inserted = conn.execute(
-        ledger_entries.insert()
-        .from_select(
-            [
-                "pool_id",
-                "account_id",
-                "kind",
-                "credits",
-                "reference",
-                "occurred_at",
-                "recorded_at",
-            ],
-            created,
-        )
-        .returning(ledger_entries.c.id)
-    ).all()
-    return len(inserted)
 
 
 def get_pool(conn: Connection, pool_id: int, *, for_update: bool = False) -> Pool:

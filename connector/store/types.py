@@ -39,7 +39,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime refused by the store")
-        return sqlite_text(value) if dialect.name == "sqlite" else value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return sqlite_text(value)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

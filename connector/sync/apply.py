@@ -33,13 +33,13 @@ from connector.events import (
     Unreadable,
     Void,
 )
-from connector.ingest.plan import Granted, Held, Unmapped, plan_grants
+from connector.ingest.plan import Granted, Held, Unmapped, plan_many
 from connector.ledger import accounts, pools
 from connector.ledger.models import Pool
 from connector.recognition.line_refunds import apply_line_refund
 from connector.recognition.refunds import apply_void
+from connector.store.bulk import insert_rows
 from connector.store.mapping_versions import record_version
-from connector.store.sql import insert_ignoring_duplicates
 from connector.sync import exceptions
 from connector.sync.refund_failures import apply_failure, apply_waiting_failures
 from connector.sync.tables import source_events
@@ -78,9 +78,9 @@ def apply_events(
     _remember(conn, connection, events)
     purchases = [e for e in events if isinstance(e, Purchase)]
     if purchases:
-        applied = _apply_purchases(conn, connection, purchases, mappings, report)
+        waiting = _apply_purchases(conn, connection, purchases, mappings, report)
         in_batch: set[tuple[str, str]] = {(str(e.source), e.kind) for e in events}
-        _apply_waiting(conn, applied, in_batch, report)
+        _apply_waiting(conn, waiting, in_batch, report)
     for event in events:
         if not isinstance(event, Purchase):
             report.counts[f"{event.kind}.{apply_one(conn, connection, event)}"] += 1
@@ -103,24 +103,22 @@ def _refusal(event: CanonicalEvent, exc: CreditsyncError | IntegrityError) -> st
     return f"{event.kind} {event.source} could not apply: {why}"
 
 
+REMEMBERED = ("connection", "source_key", "event_kind", "occurred_at", "payload", "applied_at")
+
+
 def _remember(conn: Connection, connection: str, events: Sequence[CanonicalEvent]) -> None:
-    """Keep each event as first received (a replay of the same source key is not stored)."""
-    if not events:
-        return
+    """Keep each event as first received (a replay of the same source key is not stored), in
+    one statement, the payload serialized by pydantic straight to JSON text."""
     now = utcnow()
-    conn.execute(
-        insert_ignoring_duplicates(conn, source_events, ["source_key", "event_kind"]),
+    insert_rows(
+        conn,
+        source_events,
+        REMEMBERED,
         [
-            {
-                "connection": connection,
-                "source_key": str(e.source),
-                "event_kind": e.kind,
-                "occurred_at": e.occurred_at,
-                "payload": e.model_dump(mode="json"),
-                "applied_at": now,
-            }
+            (connection, str(e.source), e.kind, e.occurred_at, e.model_dump_json(), now)
             for e in events
         ],
+        conflict=("source_key", "event_kind"),
     )
 
 
@@ -130,8 +128,9 @@ def _apply_purchases(
     purchases: Sequence[Purchase],
     mappings: MappingSet,
     report: ApplyReport,
-) -> list[Purchase]:
-    """Grant the pools of every purchase that maps; return the purchases that applied."""
+) -> list[exceptions.ExceptionRecord]:
+    """Grant the pools of every purchase that maps, resolve the exceptions of those that
+    applied, and return the orphans that were waiting for them."""
     by_platform: dict[str, dict[str, tuple[str | None, str | None]]] = {}
     for p in purchases:
         by_platform.setdefault(p.source.platform, {})[p.customer.external_id] = (
@@ -144,9 +143,11 @@ def _apply_purchases(
         for external, account in accounts.link_many(conn, platform, customers).items()
     }
     planned: list[tuple[Purchase, Granted]] = []
-    for purchase in purchases:
-        account_id = account_of[(purchase.source.platform, purchase.customer.external_id)]
-        plan = plan_grants(purchase, mappings, account_id)
+    plans = plan_many(
+        [(p, account_of[(p.source.platform, p.customer.external_id)]) for p in purchases],
+        mappings,
+    )
+    for purchase, plan in zip(purchases, plans, strict=True):
         if isinstance(plan, Granted):
             planned.append((purchase, plan))
         elif isinstance(plan, Unmapped):
@@ -160,12 +161,12 @@ def _apply_purchases(
         return []
     record_version(conn, mappings)
     applied = _grant(conn, connection, planned, report)
-    exceptions.resolve(conn, connection, applied)
+    waiting = exceptions.settle(conn, connection, applied)
     granted = {id(purchase) for purchase in applied}
     for purchase, plan in planned:
         if plan.plan and id(purchase) in granted:
             accounts.set_plan(conn, plan.grants[0].account_id, plan.plan)
-    return applied
+    return waiting
 
 
 def _grant(
@@ -201,14 +202,14 @@ def _grant(
 
 def _apply_waiting(
     conn: Connection,
-    applied: Sequence[Purchase],
+    orphans: Sequence[exceptions.ExceptionRecord],
     in_batch: set[tuple[str, str]],
     report: ApplyReport,
 ) -> None:
-    """Apply the orphans that were waiting for these purchases, oldest occurrence first, in
-    the purchases' own transaction (the batch's own adjustments follow in the caller)."""
-    targets = {exceptions.target_key(p.source.platform, p.source.object_id) for p in applied}
-    for waiting in exceptions.waiting_for(conn, targets):
+    """Apply the orphans that were waiting for the purchases just applied, oldest occurrence
+    first, in the purchases' own transaction (the batch's own adjustments follow in the
+    caller)."""
+    for waiting in orphans:
         event = waiting.event()
         if isinstance(event, Purchase) or (str(event.source), event.kind) in in_batch:
             continue

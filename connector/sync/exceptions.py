@@ -6,15 +6,16 @@ applied again as it was received; nothing has to be fetched from the platform a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, Engine, and_, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 
-from connector.events import CanonicalEvent
+from connector.events import CanonicalEvent, Purchase
+from connector.store.bulk import among
 from connector.store.sql import insert_ignoring_duplicates
 from connector.sync.tables import sync_exceptions
 from connector.timeutil import utcnow
@@ -94,35 +95,63 @@ def record(
 
 def resolve(conn: Connection, connection: str, events: Iterable[CanonicalEvent]) -> None:
     """Mark the exceptions of events that have now applied as resolved."""
-    keys = [(str(e.source), e.kind) for e in events]
-    if not keys:
+    by_kind: dict[str, list[str]] = {}
+    for e in events:
+        by_kind.setdefault(e.kind, []).append(str(e.source))
+    if not by_kind:
         return
     conn.execute(
         update(sync_exceptions)
         .where(
-            and_(
-                sync_exceptions.c.connection == connection,
-                sync_exceptions.c.status == OPEN,
-                tuple_(sync_exceptions.c.source_key, sync_exceptions.c.event_kind).in_(keys),
-            )
+            sync_exceptions.c.connection == connection,
+            sync_exceptions.c.status == OPEN,
+            or_(
+                *(
+                    and_(
+                        sync_exceptions.c.event_kind == kind,
+                        among(conn, sync_exceptions.c.source_key, keys),
+                    )
+                    for kind, keys in by_kind.items()
+                )
+            ),
         )
         .values(status=RESOLVED, last_seen=utcnow())
     )
 
 
-def waiting_for(conn: Connection, targets: Iterable[str]) -> list[ExceptionRecord]:
-    """Open orphans that target one of ``targets``, in the order their events occurred."""
-    wanted = sorted(set(targets))
-    found: list[ExceptionRecord] = []
-    for start in range(0, len(wanted), 500):
+def settle(
+    conn: Connection, connection: str, purchases: Sequence[Purchase]
+) -> list[ExceptionRecord]:
+    """After ``purchases`` applied: resolve their own open exceptions and return the orphans
+    waiting for them, in the order their events occurred; both are found by one query, since
+    most pages have neither and a page then pays one round trip instead of an update and a
+    query."""
+    keys = sorted({str(p.source) for p in purchases})
+    targets = sorted({target_key(p.source.platform, p.source.object_id) for p in purchases})
+    rows: list[ExceptionRecord] = []
+    c = sync_exceptions.c
+    for start in range(0, max(len(keys), len(targets)), 500):
         query = select(*RECORD_COLUMNS).where(
-            sync_exceptions.c.target.in_(wanted[start : start + 500]),
-            sync_exceptions.c.status == OPEN,
-            sync_exceptions.c.reason_code == ORPHAN,
+            c.status == OPEN,
+            or_(
+                and_(c.reason_code == ORPHAN, among(conn, c.target, targets[start : start + 500])),
+                and_(
+                    c.connection == connection,
+                    c.event_kind == "purchase",
+                    among(conn, c.source_key, keys[start : start + 500]),
+                ),
+            ),
         )
-        found.extend(ExceptionRecord(**row) for row in conn.execute(query).mappings())
-    found.sort(key=lambda r: (r.event().occurred_at, r.first_seen, r.id))
-    return found
+        rows.extend(ExceptionRecord(**row) for row in conn.execute(query).mappings())
+    resolved = [r.id for r in rows if r.event_kind == "purchase" and r.reason_code != ORPHAN]
+    if resolved:
+        conn.execute(
+            update(sync_exceptions)
+            .where(among(conn, c.id, resolved))
+            .values(status=RESOLVED, last_seen=utcnow())
+        )
+    waiting = {r.id: r for r in rows if r.reason_code == ORPHAN}  # an id once, whatever the chunk
+    return sorted(waiting.values(), key=lambda r: (r.event().occurred_at, r.first_seen, r.id))
 
 
 def list_exceptions(

@@ -74,7 +74,7 @@ _EARLIER = (
     "SELECT account_id, idempotency_key FROM burns "
     "WHERE account_id {accounts} AND idempotency_key {keys}"
 )
-_ANY = "= ANY(%s::text[])"  # PostgreSQL: one array parameter, one plan whatever the batch
+_ANY = "= ANY(%b::text[])"  # PostgreSQL: one array parameter, one plan whatever the batch
 
 
 def read(
@@ -212,9 +212,9 @@ def _pool_totals(new: Sequence[NewBurn]) -> dict[int, int]:
 _WRITE_POSTGRESQL = f"""
     WITH given AS (
         SELECT * FROM unnest(
-            %(account_ids)s::text[], %(keys)s::text[], %(actions)s::text[],
-            %(units)s::bigint[], %(credits)s::bigint[], %(overage)s::bigint[],
-            %(rate_ids)s::bigint[], %(occurred)s::timestamptz[], %(hashes)s::text[]
+            %(account_ids)b::text[], %(keys)b::text[], %(actions)b::text[],
+            %(units)b::bigint[], %(credits)b::bigint[], %(overage)b::bigint[],
+            %(rate_ids)b::bigint[], %(occurred)b::timestamptz[], %(hashes)b::text[]
         ) WITH ORDINALITY AS g(account_id, idempotency_key, action, units, credits,
                                overage_credits, rate_id, occurred_at, request_hash, n)
     ), new_burns AS (
@@ -224,8 +224,8 @@ _WRITE_POSTGRESQL = f"""
         FROM given ORDER BY n
         RETURNING id, account_id, idempotency_key
     ), taken AS (
-        SELECT * FROM unnest(%(e_burns)s::bigint[], %(e_pools)s::bigint[],
-                             %(e_credits)s::bigint[])
+        SELECT * FROM unnest(%(e_burns)b::bigint[], %(e_pools)b::bigint[],
+                             %(e_credits)b::bigint[])
             WITH ORDINALITY AS t(n_burn, pool_id, credits, n)
     ), entries AS (
         INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference,

@@ -70,18 +70,24 @@ _RATES = (
     "SELECT id, action, version, credits_per_unit, effective_from FROM burn_rates "
     "WHERE action {actions} ORDER BY effective_from DESC, version DESC"
 )
-_EARLIER = (
-    "SELECT account_id, idempotency_key FROM burns "
-    "WHERE account_id {accounts} AND idempotency_key {keys}"
+# (account, key) pairs probed one by one on the unique index, not the cross product of two lists
+_EARLIER_POSTGRESQL = (
+    "SELECT b.account_id, b.idempotency_key FROM burns b "
+    "JOIN unnest(%b::text[], %b::text[]) AS k(account_id, idempotency_key) "
+    "ON b.account_id = k.account_id AND b.idempotency_key = k.idempotency_key"
+)
+_EARLIER_SQLITE = (
+    "SELECT b.account_id, b.idempotency_key FROM (VALUES {pairs}) AS k "
+    "JOIN burns b ON b.account_id = k.column1 AND b.idempotency_key = k.column2"
 )
 _ANY = "= ANY(%b::text[])"  # PostgreSQL: one array parameter, one plan whatever the batch
 
 
 def read(
-    conn: Connection, account_ids: list[str], actions: list[str], keys: list[str]
+    conn: Connection, account_ids: list[str], actions: list[str], keys: list[tuple[str, str]]
 ) -> BatchContext:
-    """The batch's accounts (locked), their spendable pools, the actions' rates and the keys
-    already used."""
+    """The batch's accounts (locked), their spendable pools, the actions' rates and which of the
+    (account, idempotency key) pairs ``keys`` were used already."""
     if conn.dialect.name == "postgresql":
         locked, held, rates, earlier = pipelined(
             conn,
@@ -92,7 +98,7 @@ def read(
                 (_ACCOUNTS.format(accounts=_ANY) + " FOR UPDATE", (account_ids,)),
                 (_POOLS.format(accounts=_ANY), (account_ids,)),
                 (_RATES.format(actions=_ANY), (actions,)),
-                (_EARLIER.format(accounts=_ANY, keys=_ANY), (account_ids, keys)),
+                (_EARLIER_POSTGRESQL, ([a for a, _ in keys], [k for _, k in keys])),
             ],
         )[1:]
         return _context(locked, held, rates, actions, earlier)
@@ -103,8 +109,8 @@ def read(
         return _context(locked, [], [], actions, [])
     rates = cursor.execute(_RATES.format(actions=_in(actions)), actions).fetchall()
     held = cursor.execute(_POOLS.format(accounts=_in(found)), found).fetchall()
-    query = _EARLIER.format(accounts=_in(found), keys=_in(keys))
-    earlier = cursor.execute(query, [*found, *keys]).fetchall()
+    query = _EARLIER_SQLITE.format(pairs=", ".join(["(?, ?)"] * len(keys)))
+    earlier = cursor.execute(query, [part for pair in keys for part in pair]).fetchall()
     return _context(locked, held, rates, actions, earlier)
 
 

@@ -135,7 +135,7 @@ def _read(requests: Sequence[BurnRequest], conn: Connection) -> BatchContext:
         conn,
         sorted({r.account_id for r in requests}),
         sorted({r.action for r in requests}),
-        sorted({r.idempotency_key for r in requests}),
+        sorted({(r.account_id, r.idempotency_key) for r in requests}),
     )
 
 

@@ -19,8 +19,7 @@ from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection
 
-from connector.kinds import PoolKind
-from connector.ledger.holdings import HeldPool
+from connector.ledger.holdings import SPENDABLE_POOLS, HeldPool
 from connector.ledger.models import Allocation, EntryKind, PoolStatus
 from connector.store.driver import fetch, pipelined
 from connector.timeutil import sqlite_text, stored_instant
@@ -59,13 +58,7 @@ class NewBurn(Protocol):
     def allocations(self) -> list[Allocation]: ...
 
 
-ACTIVE = PoolStatus.ACTIVE.value
 _ACCOUNTS = "SELECT id, consumption_order, plan FROM accounts WHERE id {accounts} ORDER BY id"
-_POOLS = (
-    "SELECT account_id, id, kind, credits_remaining, credits_granted, effective_at, expires_at, "
-    f"priority FROM pools WHERE account_id {{accounts}} AND status = '{ACTIVE}' "
-    "AND credits_remaining > 0"
-)
 _RATES = (
     "SELECT id, action, version, credits_per_unit, effective_from FROM burn_rates "
     "WHERE action {actions} ORDER BY effective_from DESC, version DESC"
@@ -96,7 +89,7 @@ def read(
                 # batch (the session default forces custom plans, which IN-lists elsewhere need)
                 ("SET LOCAL plan_cache_mode = auto", ()),
                 (_ACCOUNTS.format(accounts=_ANY) + " FOR UPDATE", (account_ids,)),
-                (_POOLS.format(accounts=_ANY), (account_ids,)),
+                (SPENDABLE_POOLS.format(accounts=_ANY), (account_ids,)),
                 (_RATES.format(actions=_ANY), (actions,)),
                 (_EARLIER_POSTGRESQL, ([a for a, _ in keys], [k for _, k in keys])),
             ],
@@ -108,7 +101,7 @@ def read(
     if not found:
         return _context(locked, [], [], actions, [])
     rates = cursor.execute(_RATES.format(actions=_in(actions)), actions).fetchall()
-    held = cursor.execute(_POOLS.format(accounts=_in(found)), found).fetchall()
+    held = cursor.execute(SPENDABLE_POOLS.format(accounts=_in(found)), found).fetchall()
     query = _EARLIER_SQLITE.format(pairs=", ".join(["(?, ?)"] * len(keys)))
     earlier = cursor.execute(query, [part for pair in keys for part in pair]).fetchall()
     return _context(locked, held, rates, actions, earlier)
@@ -131,18 +124,8 @@ def _context(
 ) -> BatchContext:
     found = {row[0]: Account(*row) for row in accounts}
     by_account: dict[str, list[HeldPool]] = {a: [] for a in found}
-    for account_id, pool_id, kind, remaining, granted, effective, expires, priority in pools:
-        by_account[account_id].append(
-            HeldPool(
-                pool_id,
-                PoolKind(kind),
-                remaining,
-                granted,
-                stored_instant(effective),
-                None if expires is None else stored_instant(expires),
-                priority,
-            )
-        )
+    for account_id, *held in pools:
+        by_account[account_id].append(HeldPool.of(held))
     versions: dict[str, list[Rate]] = {a: [] for a in actions}
     for rate_id, action, version, per_unit, effective_from in rates:
         versions[action].append(

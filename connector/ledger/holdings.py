@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from connector.kinds import PoolKind
-from connector.ledger.models import Balance, PoolBalance
+from connector.ledger.models import Balance, PoolBalance, PoolStatus
 from connector.ledger.order import Orderable, in_order
+from connector.timeutil import stored_instant
 
 
 class Held(Orderable, Protocol):
@@ -41,6 +42,30 @@ class HeldPool:
     effective_at: datetime
     expires_at: datetime | None
     priority: int
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> HeldPool:
+        """From a row of ``HELD_COLUMNS`` as either driver hands it back."""
+        pool_id, kind, remaining, granted, effective_at, expires_at, priority = row
+        return cls(
+            pool_id,
+            PoolKind(kind),
+            int(remaining),  # a SUM on PostgreSQL comes back as a Decimal
+            granted,
+            stored_instant(effective_at),
+            None if expires_at is None else stored_instant(expires_at),
+            priority,
+        )
+
+
+# What burns and balances read of a pool, in ``HeldPool``'s order ({held}: the credits held)
+HELD_COLUMNS = "p.id, p.kind, {held}, p.credits_granted, p.effective_at, p.expires_at, p.priority"
+# The pools of the accounts ``{accounts}`` (an IN list or ``= ANY``) that a burn may take from
+SPENDABLE_POOLS = (
+    f"SELECT p.account_id, {HELD_COLUMNS.format(held='p.credits_remaining')} FROM pools p "
+    f"WHERE p.account_id {{accounts}} AND p.status = '{PoolStatus.ACTIVE.value}' "
+    "AND p.credits_remaining > 0"
+)
 
 
 def usable_at(pool: Orderable, at: datetime) -> bool:

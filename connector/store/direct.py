@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from connector.store.migrate import head_revision
-from connector.timeutil import sqlite_text, stored_instant
+from connector.timeutil import sqlite_text
 
 SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
 POSTGRESQL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
@@ -49,9 +49,6 @@ class DirectReader:
     def close(self) -> None:
         self._connection.rollback()
         self._connection.close()
-
-    def instant(self, value: datetime | str) -> datetime:
-        return stored_instant(value)
 
     def bind_instant(self, moment: datetime) -> object:
         return sqlite_text(moment) if self._sqlite else moment

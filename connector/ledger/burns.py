@@ -178,7 +178,7 @@ def burn_batch(
     policy_for: dict[str, BurnPolicy] | None = None,
     plans: PlanPolicies | None = None,
 ) -> list[BatchOutcome]:
-    """Many burns in the caller's transaction, set-based: three reads, then one write per table.
+    """Many burns in the caller's transaction, set-based: the reads and writes of ``burn_store``.
 
     Each burn is decided in order under the locks of all the batch's accounts, as if applied
     one after another: a refused burn writes nothing and spoils no other, a key repeated inside

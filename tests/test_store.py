@@ -50,3 +50,29 @@ def test_a_database_never_migrated_is_not_current(tmp_path: Path) -> None:
         assert current_revision(engine) == head_revision() and is_current(engine)
     finally:
         engine.dispose()
+
+
+def test_burns_run_through_a_pgbouncer_url(pg_url: str) -> None:
+    """The burn path's pipelined reads and array writes need no prepared statement."""
+    from datetime import timedelta
+
+    from connector.ledger.service import Ledger
+    from connector.store.engine import make_engine
+    from tests.ledger_helpers import T0, burn_request, grant_request
+
+    pooled = make_engine(f"{pg_url}?pgbouncer=true")
+    try:
+        ledger = Ledger(pooled)
+        ledger.set_rate("bouncer-query", "2", T0 - timedelta(days=1))
+        ledger.grant(grant_request("bouncer-acct", 100, object_id="inv_bouncer"))
+        requests = [
+            burn_request(f"bouncer-{n}", 5, account_id="bouncer-acct", action="bouncer-query")
+            for n in range(8)  # more than psycopg's prepare threshold of 5, were it on
+        ]
+        outcomes = ledger.burn_batch(requests[:4])
+        results = [ledger.burn(r) for r in requests[4:]]
+        assert [o.result.balance for o in outcomes if o.result] == [90, 80, 70, 60]
+        assert [r.balance for r in results] == [50, 40, 30, 20]
+        assert ledger.balance("bouncer-acct", T0 + timedelta(hours=1)).total == 20
+    finally:
+        pooled.dispose()

@@ -41,7 +41,7 @@ from sqlalchemy import Engine
 
 from bench.burns import baseline_sql, burn, seed
 from bench.databases import fresh_engine
-from bench.webhooks import free_port, send_paced
+from bench.webhooks import HOST, free_port, send_paced, stop_server, wait_ready
 from connector.ledger.group_commit import GroupCommitSettings, GroupCommitter
 from connector.ledger.models import BurnRequest
 from connector.ledger.service import Ledger
@@ -176,6 +176,8 @@ def serving(url: str, workers: int) -> Iterator[str]:
         [
             str(Path(sys.executable).with_name("creditsync")),
             "serve",
+            "--host",
+            HOST,
             "--port",
             str(port),
             "--workers",
@@ -186,20 +188,12 @@ def serving(url: str, workers: int) -> Iterator[str]:
         ],
         env=env,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{HOST}:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("the server did not start within 60 s")
+        wait_ready(server, base, seconds=60)  # two workers on a loaded host take a while
         yield base
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
 
 
 def _burn_json(req: BurnRequest) -> dict[str, object]:

@@ -141,18 +141,24 @@ def start_server(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
         env=server_env(database_url),
     )
     base = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 30
+    wait_ready(child, base, seconds=30)
+    return child, base
+
+
+def wait_ready(child: subprocess.Popen[bytes], base: str, seconds: float) -> None:
+    """Until the server at ``base`` answers /readyz; SystemExit if it exits or takes longer."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if child.poll() is not None:
             raise SystemExit(f"the server exited with status {child.returncode}")
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return child, base
+                return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
     child.terminate()
-    raise SystemExit("the server did not become ready within 30 s")
+    raise SystemExit(f"the server did not become ready within {seconds:.0f} s")
 
 
 def stop_server(child: subprocess.Popen[bytes]) -> None:

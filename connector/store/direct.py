@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from connector.store import PGBOUNCER_OPTION, SQLITE_BUSY_TIMEOUT_MS, pgbouncer_requested
 from connector.store.migrate import head_revision
 from connector.timeutil import sqlite_text
 
 SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
 POSTGRESQL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
-SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
 class DirectReader:
@@ -87,7 +87,7 @@ def _sqlite(url: str) -> DirectReader | None:
         connection = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=rw",  # never creates a file
             uri=True,
-            timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
+            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
             isolation_level=None,
         )
         connection.execute("PRAGMA query_only = ON")
@@ -104,8 +104,8 @@ def _postgresql(url: str) -> DirectReader | None:
 
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    pgbouncer = any(key == "pgbouncer" and value in ("true", "1", "on") for key, value in query)
-    kept = urlencode([(key, value) for key, value in query if key != "pgbouncer"])
+    pgbouncer = any(key == PGBOUNCER_OPTION and pgbouncer_requested(v) for key, v in query)
+    kept = urlencode([(key, value) for key, value in query if key != PGBOUNCER_OPTION])
     conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, kept, parts.fragment))
     try:
         options: dict[str, Any] = {"prepare_threshold": None} if pgbouncer else {}

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+from connector.store import PGBOUNCER_OPTION, SQLITE_BUSY_TIMEOUT_MS, pgbouncer_requested
 
 
 def normalize_url(url: str) -> str:
@@ -35,11 +35,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_recycle", 300)
     connect_args = kwargs.setdefault("connect_args", {})
     parsed = make_url(url)
-    if parsed.query.get("pgbouncer") in ("true", "1", "on"):
+    if pgbouncer_requested(parsed.query.get(PGBOUNCER_OPTION)):
         # PgBouncer in transaction pooling hands each transaction any server connection: no
         # prepared statements (they live in one session) and no startup options it would refuse.
         connect_args.setdefault("prepare_threshold", None)
-        url = parsed.difference_update_query(["pgbouncer"]).render_as_string(hide_password=False)
+        url = parsed.difference_update_query([PGBOUNCER_OPTION]).render_as_string(
+            hide_password=False
+        )
     else:
         # psycopg prepares statements it sees often; PostgreSQL may then switch them to a
         # generic plan, which for the IN-list statements of a sync page scans instead of using
@@ -52,7 +54,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+    kwargs.setdefault(
+        "connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

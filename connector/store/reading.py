@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
-from connector.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from connector.store import SQLITE_BUSY_TIMEOUT_MS
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from connector.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from connector.store import SQLITE_BUSY_TIMEOUT_MS
 from connector.sync.inbox import Received, accept_many
 
 log = logging.getLogger(__name__)

@@ -85,9 +85,11 @@ def read(
         locked, held, rates, earlier = pipelined(
             conn,
             [
-                # every statement below takes arrays, so a generic plan fits it whatever the
-                # batch (the session default forces custom plans, which IN-lists elsewhere need)
-                ("SET LOCAL plan_cache_mode = auto", ()),
+                # every statement below takes arrays, so one generic plan fits it whatever the
+                # batch, and planning it again each time costs more than running it (left to
+                # choose, PostgreSQL kept re-planning the account and pool reads); the session
+                # default forces custom plans, which IN-lists elsewhere need
+                ("SET LOCAL plan_cache_mode = force_generic_plan", ()),
                 (_ACCOUNTS.format(accounts=_ANY) + " FOR UPDATE", (account_ids,)),
                 (SPENDABLE_POOLS.format(accounts=_ANY), (account_ids,)),
                 (_RATES.format(actions=_ANY), (actions,)),

@@ -165,7 +165,7 @@ def _request(item: BurnIn, key: str | None, now: datetime) -> BurnRequest:
     )
 
 
-async def _single(runtime: Runtime, item: BurnIn, header_key: str | None) -> BurnOut:
+async def burn_one(runtime: Runtime, item: BurnIn, header_key: str | None) -> BurnOut:
     if item.idempotency_key and header_key and item.idempotency_key != header_key:
         raise InvalidInput(
             "idempotency_key",
@@ -266,7 +266,7 @@ async def post_burns(
             )
         answer: BaseModel = await run_in_threadpool(_batch, runtime, body)
     else:
-        answer = await _single(runtime, body, idempotency_key)
+        answer = await burn_one(runtime, body, idempotency_key)
     # Serialized here, once: the models are built from the ledger's own values, so FastAPI's
     # second validation against response_model (which still documents the answer) is skipped.
     return Response(answer.model_dump_json(), media_type="application/json")

@@ -88,8 +88,9 @@ class Runtime:
         )
 
     def close_burn_writer(self) -> None:
-        """Finish the burns queued for group commit (a no-op when none was ever started)."""
-        writer: GroupCommitter | None = self.__dict__.get("burn_writer")
+        """Finish the burns queued for group commit (a no-op when none was ever started); an app
+        built on this runtime later gets a writer of its own."""
+        writer: GroupCommitter | None = self.__dict__.pop("burn_writer", None)
         if writer is not None:
             writer.close()
 

@@ -22,7 +22,7 @@ from connector.ledger.models import (
     PoolStatus,
 )
 from connector.money import normalize_currency, require_minor_units
-from connector.store.bulk import column_arrays, insert_rows, unnest_insert
+from connector.store.bulk import insert_rows, json_insert, rows_json
 from connector.store.sql import insert_ignoring_duplicates, lock_rows_clause
 from connector.store.tables import ledger_entries, pools
 from connector.timeutil import require_aware, utcnow
@@ -179,10 +179,10 @@ ENTRY_COLUMNS = ("pool_id", "account_id", "kind", "credits", "reference", "occur
 CREATED = ("id", "account_id", "credits_granted", "effective_at", "created_at")
 
 
-# PostgreSQL: the pools and their grant entries in one statement (one round trip a page); a
+# PostgreSQL: the pools and their grant entries in one statement (no round trip between them); a
 # pool skipped as granted before is not returned by the insert, so it gets no second entry
 GRANT_SQL = (
-    f"WITH created AS ({unnest_insert(pools, POOL_COLUMNS, tuple(SOURCE_COLUMNS), CREATED)}) "
+    f"WITH created AS ({json_insert(pools, POOL_COLUMNS, tuple(SOURCE_COLUMNS), CREATED)}) "
     f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}, recorded_at) "
     f"SELECT id, account_id, '{EntryKind.GRANT.value}', credits_granted, '{GRANT_REFERENCE}', "
     "effective_at, created_at FROM created RETURNING pool_id"
@@ -212,7 +212,8 @@ def grant_many(
         )
     rows = [_row(req, now) for req in by_key.values()]
     if conn.dialect.name == "postgresql":
-        return len(conn.exec_driver_sql(GRANT_SQL, column_arrays(pools, POOL_COLUMNS, rows)).all())
+        params = {"rows": rows_json(pools, POOL_COLUMNS, rows)}
+        return len(conn.exec_driver_sql(GRANT_SQL, params).all())
     created = insert_rows(
         conn, pools, POOL_COLUMNS, rows, conflict=SOURCE_COLUMNS, returning=("id", *SOURCE_COLUMNS)
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
@@ -33,24 +33,36 @@ class Duration:
     hours: int = 0
     minutes: int = 0
     seconds: int = 0
+    # derived once: a sync page resolves the same duration for every purchase it grants
+    _months: int = field(init=False, repr=False, compare=False)
+    _span: timedelta = field(init=False, repr=False, compare=False)
 
-    def after(self, start: datetime) -> datetime:
-        """``start`` plus this duration, calendar parts first (in UTC), then exact spans."""
-        moved = add_months(start.astimezone(UTC), 12 * self.years + self.months)
-        return moved + timedelta(
+    def __post_init__(self) -> None:
+        span = timedelta(
             weeks=self.weeks,
             days=self.days,
             hours=self.hours,
             minutes=self.minutes,
             seconds=self.seconds,
         )
+        object.__setattr__(self, "_months", 12 * self.years + self.months)
+        object.__setattr__(self, "_span", span)
+
+    def after(self, start: datetime) -> datetime:
+        """``start`` plus this duration, calendar parts first (in UTC), then exact spans."""
+        return add_months(start.astimezone(UTC), self._months) + self._span
+
+
+_DAYS_IN_MONTH: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def add_months(start: datetime, months: int) -> datetime:
     """Calendar months, the day clamped to the last day of the target month."""
+    if not months:
+        return start
     index = start.year * 12 + (start.month - 1) + months
     year, month = divmod(index, 12)
-    last_day = calendar.monthrange(year, month + 1)[1]
+    last_day = 29 if month == 1 and calendar.isleap(year) else _DAYS_IN_MONTH[month]
     return start.replace(year=year, month=month + 1, day=min(start.day, last_day))
 
 

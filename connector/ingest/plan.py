@@ -10,7 +10,7 @@ exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from connector.errors import InvalidInput
@@ -176,17 +176,16 @@ def _plan(purchase: Purchase, rule: _Rule | _Refusal, account_id: str) -> GrantP
         purchase.net_amount, paid_credits, bonus_credits, entry
     )
     breakage = rule.breakage
-
-    def grant(kind: PoolKind, credits: int, amount: int, part: str) -> GrantRequest:
-        return GrantRequest(
+    grants = [
+        GrantRequest(
             account_id=account_id,
-            kind=kind,
-            credits=credits,
-            revenue_amount=amount,
+            kind=entry.kind,
+            credits=paid_credits,
+            revenue_amount=paid_amount,
             currency=purchase.currency,
             effective_at=purchase.occurred_at,
             source=source,
-            part=part,
+            part=PAID_PART,
             expires_at=expires_at,
             priority=entry.priority,
             item_id=entry.item_id,  # the catalog key, so the rule can be found in its version
@@ -195,10 +194,17 @@ def _plan(purchase: Purchase, rule: _Rule | _Refusal, account_id: str) -> GrantP
             breakage_method=breakage.method,
             breakage_rate=breakage.rate,
         )
-
-    grants = [grant(entry.kind, paid_credits, paid_amount, PAID_PART)]
+    ]
     if bonus_credits:
-        grants.append(grant(PoolKind.BONUS, bonus_credits, bonus_amount, BONUS_PART))
+        grants.append(
+            replace(
+                grants[0],
+                kind=PoolKind.BONUS,
+                credits=bonus_credits,
+                revenue_amount=bonus_amount,
+                part=BONUS_PART,
+            )
+        )
     return Granted(source, grants, entry, entry.plan)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from connector.errors import InvalidInput, NotFound
 from connector.ledger.order import policy
-from connector.store.bulk import among
+from connector.store.batch import Batch, Sent
+from connector.store.bulk import among, in_list, json_list, param
 from connector.store.sql import insert_ignoring_duplicates, lock_rows_clause
 from connector.store.tables import account_links, accounts
 from connector.timeutil import utcnow
@@ -92,21 +94,36 @@ def link(conn: Connection, platform: str, external_id: str, account_id: str) -> 
     return linked
 
 
+def find_links(batch: Batch, platform: str, external_ids: Iterable[str]) -> Sent:
+    """The links of these platform customers, as one statement of ``batch``: its rows are
+    (external id, account id) pairs (``link_many`` takes them as ``found``)."""
+    dialect = batch.dialect
+    among_ids = in_list(dialect, "external_id", "ids")
+    sql = _LINKS.format(platform=param(dialect, "platform"), among_ids=among_ids)
+    return batch.execute(sql, {"platform": platform, "ids": json_list(external_ids)})
+
+
+_LINKS = (
+    "SELECT external_id, account_id FROM account_links WHERE platform = {platform} AND {among_ids}"
+)
+
+
 def link_many(
-    conn: Connection, platform: str, customers: dict[str, tuple[str | None, str | None]]
+    conn: Connection,
+    platform: str,
+    customers: dict[str, tuple[str | None, str | None]],
+    found: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Accounts for many platform customers at once: {external id: account id}.
 
     A customer seen for the first time gets an account named by its external id, with its name
-    and email, linked to it; existing links are kept as they are.
+    and email, linked to it; existing links are kept as they are. ``found``: the links read
+    already (``find_links``), so that most pages, whose customers are all linked, read nothing.
     """
     if not customers:
         return {}
-    query = select(account_links.c.external_id, account_links.c.account_id).where(
-        account_links.c.platform == platform,
-        among(conn, account_links.c.external_id, customers),
-    )
-    found = {row[0]: row[1] for row in conn.execute(query)}
+    if found is None:
+        found = _linked(conn, platform, customers)
     missing = [external for external in customers if external not in found]
     if missing:
         now = utcnow()
@@ -129,8 +146,16 @@ def link_many(
                 for external in missing
             ],
         )
-        found = {row[0]: row[1] for row in conn.execute(query)}
+        found = _linked(conn, platform, customers)
     return found
+
+
+def _linked(conn: Connection, platform: str, external_ids: Iterable[str]) -> dict[str, str]:
+    query = select(account_links.c.external_id, account_links.c.account_id).where(
+        account_links.c.platform == platform,
+        among(conn, account_links.c.external_id, external_ids),
+    )
+    return {row[0]: row[1] for row in conn.execute(query)}
 
 
 def resolve(conn: Connection, platform: str, external_id: str) -> str | None:

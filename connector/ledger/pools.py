@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, exists, func, select, update
@@ -22,7 +24,8 @@ from connector.ledger.models import (
     PoolStatus,
 )
 from connector.money import normalize_currency, require_minor_units
-from connector.store.bulk import column_arrays, insert_rows, unnest_insert
+from connector.store.batch import Batch, Sent
+from connector.store.bulk import insert_rows, json_insert, rows_json
 from connector.store.sql import insert_ignoring_duplicates, lock_rows_clause
 from connector.store.tables import ledger_entries, pools
 from connector.timeutil import require_aware, utcnow
@@ -99,14 +102,21 @@ def validate_grant(req: GrantRequest) -> None:
         require_aware(req.expires_at, "expires_at")
         if req.expires_at <= req.effective_at:
             raise InvalidInput("expires_at", "is not after effective_at")
-    try:
-        rate = Decimal(req.breakage_rate)
-    except InvalidOperation:
-        raise InvalidInput("breakage_rate", f"{req.breakage_rate!r} is not a decimal") from None
-    if not Decimal(0) <= rate < Decimal(1):
-        raise InvalidInput("breakage_rate", f"{req.breakage_rate} is outside [0, 1)")
+    _breakage_rate(req.breakage_rate)
     if not req.account_id:
         raise InvalidInput("account_id", "is empty")
+
+
+@lru_cache(maxsize=256)  # a few rates in a mapping set, on every request of a sync page
+def _breakage_rate(text: str) -> str:
+    """The rate as stored (exact decimal text), refusing one that is not a decimal in [0, 1)."""
+    try:
+        rate = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput("breakage_rate", f"{text!r} is not a decimal") from None
+    if not Decimal(0) <= rate < Decimal(1):
+        raise InvalidInput("breakage_rate", f"{text} is outside [0, 1)")
+    return str(rate)
 
 
 def _values(req: GrantRequest, now: datetime) -> dict[str, Any]:
@@ -179,10 +189,10 @@ ENTRY_COLUMNS = ("pool_id", "account_id", "kind", "credits", "reference", "occur
 CREATED = ("id", "account_id", "credits_granted", "effective_at", "created_at")
 
 
-# PostgreSQL: the pools and their grant entries in one statement (one round trip a page); a
+# PostgreSQL: the pools and their grant entries in one statement (no round trip between them); a
 # pool skipped as granted before is not returned by the insert, so it gets no second entry
 GRANT_SQL = (
-    f"WITH created AS ({unnest_insert(pools, POOL_COLUMNS, tuple(SOURCE_COLUMNS), CREATED)}) "
+    f"WITH created AS ({json_insert(pools, POOL_COLUMNS, tuple(SOURCE_COLUMNS), CREATED)}) "
     f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}, recorded_at) "
     f"SELECT id, account_id, '{EntryKind.GRANT.value}', credits_granted, '{GRANT_REFERENCE}', "
     "effective_at, created_at FROM created RETURNING pool_id"
@@ -200,31 +210,65 @@ def grant_many(
     names exactly the pools this call created, and their grant entries (stamped ``now``) are
     written from what it returns: in the same statement on PostgreSQL, in one more on SQLite.
     """
-    for req in requests:
-        validate_grant(req)
-    if not requests:
-        return 0
-    now = now or utcnow()
-    by_key: dict[tuple[str, ...], GrantRequest] = {}
-    for req in requests:  # the first request of a source key wins, as with one grant after another
-        by_key.setdefault(
-            (req.source.platform, req.source.object_id, req.source.line_id, req.part), req
-        )
-    rows = [_row(req, now) for req in by_key.values()]
-    if conn.dialect.name == "postgresql":
-        return len(conn.exec_driver_sql(GRANT_SQL, column_arrays(pools, POOL_COLUMNS, rows)).all())
+    with Batch(conn, together=False) as batch:
+        created = send_grants(batch, Grants.of(requests, now))
+    return len(created.rows())
+
+
+@dataclass(frozen=True)
+class Grants:
+    """Grant requests validated and ready to send (``send_grants``): the first request of each
+    source key, as pools rows stamped ``now``."""
+
+    by_key: dict[tuple[str, ...], GrantRequest]
+    rows: list[tuple[Any, ...]]
+    now: datetime
+
+    @classmethod
+    def of(cls, requests: Sequence[GrantRequest], now: datetime | None = None) -> Grants:
+        """Raises for the first invalid request (InvalidInput), before anything is written."""
+        for req in requests:
+            validate_grant(req)
+        now = now or utcnow()
+        by_key: dict[tuple[str, ...], GrantRequest] = {}
+        for req in requests:  # the first request of a key wins, as with one grant after another
+            by_key.setdefault(
+                (req.source.platform, req.source.object_id, req.source.line_id, req.part), req
+            )
+        return cls(by_key, [_row(req, now) for req in by_key.values()], now)
+
+
+def send_grants(batch: Batch, grants: Grants) -> Sent:
+    """``grant_many`` as one statement of ``batch`` (on SQLite two, run at once); its rows name
+    the pools created (their ids)."""
+    if not grants.rows:
+        return Sent.ran([])
+    if batch.dialect == "postgresql":
+        return batch.execute(GRANT_SQL, {"rows": rows_json(pools, POOL_COLUMNS, grants.rows)})
+    conn = batch.conn
     created = insert_rows(
-        conn, pools, POOL_COLUMNS, rows, conflict=SOURCE_COLUMNS, returning=("id", *SOURCE_COLUMNS)
+        conn,
+        pools,
+        POOL_COLUMNS,
+        grants.rows,
+        conflict=SOURCE_COLUMNS,
+        returning=("id", *SOURCE_COLUMNS),
     )
-    grant = EntryKind.GRANT.value
+    grant, now = EntryKind.GRANT.value, grants.now
     entries = []
     for pool_id, *key in created:
-        req = by_key[tuple(key)]
+        req = grants.by_key[tuple(key)]
         entries.append(
             (pool_id, req.account_id, grant, req.credits, GRANT_REFERENCE, req.effective_at, now)
         )
     insert_rows(conn, ledger_entries, (*ENTRY_COLUMNS, "recorded_at"), entries)
-    return len(created)
+    return Sent.ran([(pool_id,) for pool_id, *_ in created])
+
+
+# The stored text of each kind and method, looked up by member or by text (StrEnum members are
+# equal to their text): what PoolKind(x).value gives, for a request validated already
+_KIND_TEXT = {kind.value: kind.value for kind in PoolKind}
+_METHOD_TEXT = {method.value: method.value for method in BreakageMethod}
 
 
 def _row(req: GrantRequest, now: datetime) -> tuple[Any, ...]:
@@ -232,11 +276,11 @@ def _row(req: GrantRequest, now: datetime) -> tuple[Any, ...]:
     source = req.source
     return (
         req.account_id,
-        PoolKind(req.kind).value,
+        _KIND_TEXT[req.kind],
         req.credits,
         req.credits,
         req.revenue_amount,
-        normalize_currency(req.currency),
+        req.currency.upper(),  # normalize_currency's result once validated
         req.effective_at,
         req.expires_at,
         req.priority,
@@ -248,8 +292,8 @@ def _row(req: GrantRequest, now: datetime) -> tuple[Any, ...]:
         req.item_id,
         req.mapping_version,
         req.entity,
-        BreakageMethod(req.breakage_method).value,
-        str(Decimal(req.breakage_rate)),
+        _METHOD_TEXT[req.breakage_method],
+        _breakage_rate(req.breakage_rate),
         now,
     )
 

@@ -4,9 +4,13 @@ A plain executemany is one round trip a row on psycopg (pipelined, but each row 
 bound and executed on its own), and SQLAlchemy's insertmanyvalues renders a long VALUES list that
 psycopg then re-parses on every call. Here the statement text is fixed per table and row count:
 
-- PostgreSQL: ``INSERT ... SELECT * FROM unnest(%(c1)b::type[], ...)``, one array per column
-  (sent in binary: psycopg escapes text arrays element by element with a regular expression),
-  so a page is one short statement whatever its size;
+- PostgreSQL: ``INSERT ... SELECT (r->>0)::type, ... FROM jsonb_array_elements(%(rows)s::jsonb)``,
+  the rows sent as one JSON text written by the C ``json`` encoder (psycopg builds binary arrays
+  element by element in Python: about a millisecond for a page of pools, five times the JSON),
+  so a page is one short statement whatever its size. Each value is read as text and cast to
+  its column's type as declared, exactly as an array of that type would be: bigints, timestamps
+  (sent as ISO 8601 in UTC), NULLs (JSON null) and JSON columns (their text, cast) keep their
+  value;
 - SQLite: one multi-row ``VALUES (?, ...), (?, ...)`` (the driver caches the compiled statement
   by its text, and a page of 100 always has the same text).
 
@@ -17,19 +21,25 @@ hand in plain values only: str, int, None, aware datetimes (stored in UTC exactl
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from functools import cache, lru_cache
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam
+from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam, func, select
 
+from connector.store.batch import Batch, Sent
 from connector.store.types import UTCDateTime
 from connector.timeutil import sqlite_text
 
 # SQLite's limit on bound parameters (SQLITE_MAX_VARIABLE_NUMBER: 32766 since 3.32, 999 before)
 SQLITE_MAX_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+
+# Compact, and UTF-8 as it is (the driver encodes the text once; no \uXXXX for the server to undo)
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def insert_rows(
@@ -47,69 +57,109 @@ def insert_rows(
     if not rows:
         return []
     if conn.dialect.name == "postgresql":
-        sql = unnest_insert(table, tuple(columns), tuple(conflict), tuple(returning))
-        result = conn.exec_driver_sql(sql, column_arrays(table, columns, rows))
+        sql = json_insert(table, tuple(columns), tuple(conflict), tuple(returning))
+        result = conn.exec_driver_sql(sql, {"rows": rows_json(table, columns, rows)})
         return [tuple(r) for r in result] if returning else []
-    stamps = _checked_stamps(table, columns, rows)
-    if stamps:
-        rows = _stamps_as_text(rows, stamps)
-    per_statement = max(1, SQLITE_MAX_PARAMETERS // len(columns))
+    width = len(columns)
+    values = _flat_values(table, columns, rows, sqlite_text)
+    per_statement = max(1, SQLITE_MAX_PARAMETERS // width)
     found: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        sql = _values_insert(table, tuple(columns), len(chunk), tuple(conflict), tuple(returning))
-        params = tuple(value for row in chunk for value in row)
+        n_rows = min(per_statement, len(rows) - start)
+        sql = _values_insert(table, tuple(columns), n_rows, tuple(conflict), tuple(returning))
+        params = tuple(values[start * width : (start + n_rows) * width])
         result = conn.exec_driver_sql(sql, params)
         if returning:
             found.extend(tuple(r) for r in result)
     return found
 
 
-def column_arrays(
-    table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> dict[str, list[Any]]:
-    """The parameters of ``unnest_insert``: one list per column (``c0``, ``c1``...)."""
-    _checked_stamps(table, columns, rows)
-    return {f"c{i}": list(values) for i, values in enumerate(zip(*rows, strict=True))}
+def send_rows(
+    batch: Batch,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflict: Sequence[str] = (),
+    returning: Sequence[str] = (),
+    encoded: str | None = None,
+) -> Sent:
+    """``insert_rows`` as one statement of ``batch`` (on SQLite it runs at once); ``encoded``:
+    the rows' ``rows_json``, when written already (while the server was busy)."""
+    if batch.dialect != "postgresql" or not rows:
+        found = insert_rows(
+            batch.conn, table, columns, rows, conflict=conflict, returning=returning
+        )
+        return Sent.ran(found)
+    sql = json_insert(table, tuple(columns), tuple(conflict), tuple(returning))
+    return batch.execute(sql, {"rows": encoded or rows_json(table, columns, rows)})
 
 
-def _checked_stamps(
-    table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> frozenset[int]:
-    """Where the timestamps are among ``columns``, each checked aware (as UTCDateTime does)."""
-    stamps = _stamp_columns(table, tuple(columns))
-    for index in stamps:
-        for row in rows:
-            value = row[index]
-            if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-                raise ValueError(f"{table.name}.{columns[index]}: naive datetime refused")
-    return stamps
+def rows_json(table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """The parameter of ``json_insert``: the rows as one JSON array of arrays, timestamps as
+    ISO 8601 text in UTC."""
+    if not _stamp_columns(table, tuple(columns)):
+        _check_widths(columns, rows)
+        return _to_json(rows)
+    width = len(columns)
+    values = _flat_values(table, columns, rows, _iso_utc)
+    return _to_json([values[i : i + width] for i in range(0, len(values), width)])
+
+
+def _iso_utc(moment: datetime) -> str:
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()
+
+
+def _flat_values(
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    as_text: Callable[[datetime], str],
+) -> list[Any]:
+    """Every value of ``rows``, row after row, with the timestamps checked aware (as
+    UTCDateTime does) and written ``as_text``; a page's rows share a few instants (``now``, the
+    purchase time in two tables), each written once."""
+    _check_widths(columns, rows)
+    width = len(columns)
+    values = list(chain.from_iterable(rows))
+    written: dict[datetime, str] = {}
+    for index in _stamp_columns(table, tuple(columns)):
+        refused = f"{table.name}.{columns[index]}: naive datetime refused"
+        values[index::width] = _stamps(values[index::width], as_text, written, refused)
+    return values
+
+
+def _stamps(
+    moments: Sequence[Any],
+    as_text: Callable[[datetime], str],
+    written: dict[datetime, str],
+    refused: str,
+) -> list[str | None]:
+    texts: list[str | None] = []
+    for moment in moments:
+        if moment is None:
+            texts.append(None)
+            continue
+        if not isinstance(moment, datetime) or moment.tzinfo is None:
+            raise ValueError(refused)
+        text = written.get(moment)
+        if text is None:
+            text = written[moment] = as_text(moment)
+        texts.append(text)
+    return texts
+
+
+def _check_widths(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    width = len(columns)
+    if any(len(row) != width for row in rows):
+        raise ValueError(f"every row needs {width} values, one for each of {list(columns)}")
 
 
 @cache
-def _stamp_columns(table: Table, columns: tuple[str, ...]) -> frozenset[int]:
-    return frozenset(
-        i for i, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime)
-    )
-
-
-def _stamps_as_text(rows: Sequence[Sequence[Any]], stamps: frozenset[int]) -> list[tuple[Any, ...]]:
-    """The rows with their timestamps as SQLite's text, column by column; a page's rows share
-    a few instants (``now``, the purchase time in two tables), each formatted once."""
-    texts: dict[datetime, str] = {}
-
-    def text(value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        found = texts.get(value)
-        if found is None:
-            found = texts[value] = sqlite_text(value)
-        return found
-
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-    for i in stamps:
-        columns[i] = [text(value) for value in columns[i]]
-    return list(zip(*columns, strict=True))
+def _stamp_columns(table: Table, columns: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(i for i, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime))
 
 
 def _tail(conflict: tuple[str, ...], returning: tuple[str, ...]) -> str:
@@ -118,26 +168,25 @@ def _tail(conflict: tuple[str, ...], returning: tuple[str, ...]) -> str:
 
 
 @cache
-def unnest_insert(
+def json_insert(
     table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], returning: tuple[str, ...]
 ) -> str:
-    """PostgreSQL's ``INSERT ... SELECT ... FROM unnest(...)`` for ``column_arrays``."""
+    """PostgreSQL's ``INSERT ... SELECT ... FROM jsonb_array_elements(...)`` for ``rows_json``.
+
+    Each value is cast from text to its column's type as declared (JSON columns from their
+    text), as the arrays of those types this replaces did."""
     from sqlalchemy.dialects import postgresql
 
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    arrays = []
+    values = []
     for i, name in enumerate(columns):
         kind = table.c[name].type
-        # JSON arrives as text: unnest it as text, then cast each value
-        element = "TEXT" if isinstance(kind, JSON) else kind.compile(dialect=dialect)
-        arrays.append(f"%(c{i})b::{element}[]")
-    selected = [
-        f"CAST(u.{n} AS JSON)" if isinstance(table.c[n].type, JSON) else f"u.{n}" for n in columns
-    ]
+        target = "JSON" if isinstance(kind, JSON) else kind.compile(dialect=dialect)
+        values.append(f"CAST(r->>{i} AS {target})")
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
-        f"AS u({', '.join(columns)}){_tail(conflict, returning)}"
+        f"SELECT {', '.join(values)} FROM jsonb_array_elements(%(rows)s::jsonb) AS r"
+        f"{_tail(conflict, returning)}"
     )
 
 
@@ -159,12 +208,35 @@ def _values_insert(
 def among(
     conn: Connection, column: ColumnElement[Any], values: Iterable[Any]
 ) -> ColumnElement[bool]:
-    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter whatever
-    the number of values, so the statement is neither re-rendered by SQLAlchemy nor re-parsed by
-    psycopg for each list (both a measurable part of a sync page's IN lists of 100 keys)."""
+    """``column IN (values)`` with the values in one parameter whatever their number, so the
+    statement is neither re-rendered by SQLAlchemy nor re-parsed by the driver for each list
+    (both a measurable part of a sync page's IN lists of 100 keys): on PostgreSQL
+    ``column = ANY(array)``, on SQLite ``column IN (SELECT value FROM json_each(text))``, the
+    values then plain str or int (they go as JSON, without the column type's processing)."""
     wanted = list(values)
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY  # loaded already on PostgreSQL
 
         return column == any_(bindparam(None, wanted, type_=ARRAY(column.type)))
-    return column.in_(wanted)
+    listed = func.json_each(bindparam(None, _to_json(wanted)))
+    return column.in_(select(listed.table_valued("value").c.value))
+
+
+def json_list(values: Iterable[Any]) -> str:
+    """Values (str or int) as the one parameter ``in_list`` reads."""
+    return _to_json(list(values))
+
+
+def in_list(dialect: str, column: str, name: str) -> str:
+    """Driver SQL for ``column`` among the text values of the JSON list parameter ``name``
+    (``json_list``): one parameter whatever the number of values, so the statement text never
+    changes. On PostgreSQL the values become an array first (``= ANY``, which an index on the
+    column serves; as ``IN (subquery)`` the planner joined the list row by row)."""
+    if dialect == "postgresql":
+        return f"{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(%({name})s::jsonb)))"
+    return f"{column} IN (SELECT value FROM json_each(:{name}))"
+
+
+def param(dialect: str, name: str) -> str:
+    """The named parameter ``name`` in the driver's own style (psycopg, sqlite3)."""
+    return f"%({name})s" if dialect == "postgresql" else f":{name}"

@@ -6,9 +6,10 @@ that a later change to the mapping files never rewrites what an old pool was gra
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RootTransaction, select
 
 from connector.errors import CreditsyncError, NotFound
 from connector.store.sql import insert_ignoring_duplicates
@@ -18,18 +19,41 @@ from mappings.model import MappingSet
 
 
 def record_version(conn: Connection, mappings: MappingSet, now: datetime | None = None) -> str:
-    """Store ``mappings`` under its version (once; recording it again changes nothing)."""
-    known = select(mapping_versions.c.version).where(mapping_versions.c.version == mappings.version)
-    if conn.execute(known).first() is not None:
-        return mappings.version  # skip serializing the whole set on every sync page
+    """Store ``mappings`` under its version (once; recording it again changes nothing).
+
+    A sync records the version on every page: once this database connection has seen it
+    stored by a transaction that committed, it is not looked up again (rows here are never
+    deleted). One found that this same transaction inserted is not remembered yet, so a
+    rollback cannot leave a version taken as stored that is not."""
+    version = mappings.version
+    known: set[str] = conn.info.setdefault(_KNOWN, set())
+    if version in known:
+        return version
+    found = select(mapping_versions.c.version).where(mapping_versions.c.version == version)
+    stored = conn.execute(found).first() is not None
+    transaction = conn.get_transaction()  # the one the query ran in (begun by it if need be)
+    inserted: dict[str, weakref.ref[RootTransaction]] = conn.info.setdefault(_INSERTED, {})
+    if stored:
+        inserter = inserted.get(version)
+        if inserter is None or inserter() is not transaction:
+            known.add(version)  # visible, and not this transaction's: committed
+        return version  # skip serializing the whole set on every sync page
     conn.execute(
         insert_ignoring_duplicates(conn, mapping_versions, ["version"]).values(
-            version=mappings.version,
+            version=version,
             loaded_at=now or utcnow(),
             content=mappings.model_dump(mode="json"),
         )
     )
-    return mappings.version
+    if transaction is not None:
+        inserted[version] = weakref.ref(transaction)
+    return version
+
+
+# Keys of ``Connection.info`` (which lives as long as the database connection): the versions
+# known stored, and the transaction in which this connection inserted each version.
+_KNOWN = "creditsync.mapping_versions.known"
+_INSERTED = "creditsync.mapping_versions.inserted"
 
 
 def load_version(conn: Connection, version: str) -> MappingSet:

@@ -16,8 +16,10 @@ the event's source key, so a page applied twice changes nothing the second time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -33,12 +35,13 @@ from connector.events import (
     Unreadable,
     Void,
 )
-from connector.ingest.plan import Granted, Held, Unmapped, plan_many
+from connector.ingest.plan import Granted, GrantPlan, Held, Unmapped, plan_many
 from connector.ledger import accounts, pools
 from connector.ledger.models import Pool
 from connector.recognition.line_refunds import apply_line_refund
 from connector.recognition.refunds import apply_void
-from connector.store.bulk import insert_rows
+from connector.store.batch import Batch, Sent
+from connector.store.bulk import rows_json, send_rows
 from connector.store.mapping_versions import record_version
 from connector.sync import exceptions
 from connector.sync.refund_failures import apply_failure, apply_waiting_failures
@@ -73,18 +76,58 @@ def apply_events(
     conn: Connection, connection: str, events: Sequence[CanonicalEvent], mappings: MappingSet
 ) -> ApplyReport:
     """Apply ``events`` in the caller's transaction: purchases first (each with the orphans
-    waiting for it), then the other events in order. Nothing here raises for one bad event."""
+    waiting for it), then the other events in order. Nothing here raises for one bad event.
+
+    On PostgreSQL a page of purchases takes two round trips besides its transaction's BEGIN and
+    COMMIT (see ``store.batch``): the links of its customers, read while the events to keep are
+    serialized; then the events kept, the grants (planned and sent ``GRANTS_AT_ONCE`` purchases
+    at a time, while the server writes what went before) and the query for the exceptions they
+    settle."""
     report = ApplyReport()
-    _remember(conn, connection, events)
     purchases = [e for e in events if isinstance(e, Purchase)]
-    if purchases:
-        waiting = _apply_purchases(conn, connection, purchases, mappings, report)
+    if not purchases:
+        _remember(Batch(conn, together=False), _remembered(connection, events))
+    else:
+        customers = _customers(purchases)
+        with Batch(conn) as batch:
+            links = {p: accounts.find_links(batch, p, found) for p, found in customers.items()}
+            remembered = _remembered(connection, events, batch.dialect)
+        account_of = _accounts(conn, customers, {p: dict(s.rows()) for p, s in links.items()})
+        waiting = _apply_purchases(
+            conn, connection, purchases, mappings, report, account_of, remembered
+        )
         in_batch: set[tuple[str, str]] = {(str(e.source), e.kind) for e in events}
         _apply_waiting(conn, waiting, in_batch, report)
     for event in events:
         if not isinstance(event, Purchase):
             report.counts[f"{event.kind}.{apply_one(conn, connection, event)}"] += 1
     return report
+
+
+Customers = dict[str, dict[str, tuple[str | None, str | None]]]  # platform: id: (name, email)
+
+
+def _customers(purchases: Sequence[Purchase]) -> Customers:
+    by_platform: Customers = {}
+    for p in purchases:
+        by_platform.setdefault(p.source.platform, {})[p.customer.external_id] = (
+            p.customer.name,
+            p.customer.email,
+        )
+    return by_platform
+
+
+def _accounts(
+    conn: Connection, customers: Customers, linked: dict[str, dict[str, str]] | None = None
+) -> dict[tuple[str, str], str]:
+    """The account of each (platform, customer), linked now if need be."""
+    return {
+        (platform, external): account
+        for platform, found in customers.items()
+        for external, account in accounts.link_many(
+            conn, platform, found, None if linked is None else linked[platform]
+        ).items()
+    }
 
 
 def apply_one(conn: Connection, connection: str, event: Adjustment) -> str:
@@ -104,21 +147,41 @@ def _refusal(event: CanonicalEvent, exc: CreditsyncError | IntegrityError) -> st
 
 
 REMEMBERED = ("connection", "source_key", "event_kind", "occurred_at", "payload", "applied_at")
+REMEMBERED_KEY = ("source_key", "event_kind")  # a replay of the same key is not stored again
 
 
-def _remember(conn: Connection, connection: str, events: Sequence[CanonicalEvent]) -> None:
-    """Keep each event as first received (a replay of the same source key is not stored), in
-    one statement, the payload serialized by pydantic straight to JSON text."""
+@dataclass(frozen=True)
+class Remembered:
+    """The events of a page as rows of ``source_events``, ready to send (``_remember``)."""
+
+    rows: list[tuple[Any, ...]]
+    encoded: str | None = None  # their JSON on PostgreSQL (see store.bulk), written already
+
+
+def _remembered(
+    connection: str, events: Sequence[CanonicalEvent], dialect: str | None = None
+) -> Remembered:
+    """Each event as first received, to keep (``_remember``), the payload serialized by
+    pydantic straight to JSON text (and the rows as PostgreSQL is sent them, for ``dialect``
+    postgresql)."""
     now = utcnow()
-    insert_rows(
-        conn,
+    rows = [
+        (connection, str(e.source), e.kind, e.occurred_at, e.model_dump_json(), now) for e in events
+    ]
+    if dialect != "postgresql" or not rows:
+        return Remembered(rows)
+    return Remembered(rows, rows_json(source_events, REMEMBERED, rows))
+
+
+def _remember(batch: Batch, remembered: Remembered) -> Sent:
+    """Keep the events in one statement; a replay of the same source key is not stored."""
+    return send_rows(
+        batch,
         source_events,
         REMEMBERED,
-        [
-            (connection, str(e.source), e.kind, e.occurred_at, e.model_dump_json(), now)
-            for e in events
-        ],
-        conflict=("source_key", "event_kind"),
+        remembered.rows,
+        conflict=REMEMBERED_KEY,
+        encoded=remembered.encoded,
     )
 
 
@@ -128,64 +191,151 @@ def _apply_purchases(
     purchases: Sequence[Purchase],
     mappings: MappingSet,
     report: ApplyReport,
+    account_of: dict[tuple[str, str], str] | None = None,
+    remembered: Remembered | None = None,
 ) -> list[exceptions.ExceptionRecord]:
     """Grant the pools of every purchase that maps, resolve the exceptions of those that
-    applied, and return the orphans that were waiting for them."""
-    by_platform: dict[str, dict[str, tuple[str | None, str | None]]] = {}
-    for p in purchases:
-        by_platform.setdefault(p.source.platform, {})[p.customer.external_id] = (
-            p.customer.name,
-            p.customer.email,
-        )
-    account_of = {
-        (platform, external): account
-        for platform, customers in by_platform.items()
-        for external, account in accounts.link_many(conn, platform, customers).items()
-    }
-    planned: list[tuple[Purchase, Granted]] = []
-    plans = plan_many(
-        [(p, account_of[(p.source.platform, p.customer.external_id)]) for p in purchases],
-        mappings,
-    )
-    for purchase, plan in zip(purchases, plans, strict=True):
-        if isinstance(plan, Granted):
-            planned.append((purchase, plan))
-        elif isinstance(plan, Unmapped):
+    applied, and return the orphans that were waiting for them (``account_of``: the purchases'
+    accounts, when the caller linked them already; ``remembered``: the events to keep, sent
+    ahead of the grants)."""
+    if account_of is None:
+        account_of = _accounts(conn, _customers(purchases))
+    page = _Page(connection)
+    planned: list[tuple[Purchase, GrantPlan]] = []
+    with page.sending(conn, remembered) as batch:  # no statement but the batch's in here
+        at_once = GRANTS_AT_ONCE if batch.pipelined else len(purchases)
+        for start in range(0, len(purchases), at_once):
+            part = purchases[start : start + at_once]
+            plans = plan_many(
+                [(p, account_of[(p.source.platform, p.customer.external_id)]) for p in part],
+                mappings,
+            )
+            part_planned = list(zip(part, plans, strict=True))
+            planned += part_planned
+            page.send_grants(
+                batch, [(p, plan) for p, plan in part_planned if isinstance(plan, Granted)]
+            )
+        page.close(batch)
+    recorded: set[str] = set()
+    for purchase, plan in planned:
+        if isinstance(plan, Unmapped):
             exceptions.record(conn, connection, purchase, "unmapped", plan.reason)
             report.counts["purchase.unmapped"] += 1
         elif isinstance(plan, Held):
             reason = f"{plan.field}: {plan.reason}"
             exceptions.record(conn, connection, purchase, "held", reason)
             report.counts["purchase.held"] += 1
-    if not planned:
+        else:
+            continue
+        recorded.add(str(purchase.source))
+    if not page.granted:
         return []
     record_version(conn, mappings)
-    applied = _grant(conn, connection, planned, report)
-    waiting = exceptions.settle(conn, connection, applied)
+    applied, settling = page.applied(conn, report)
+    if settling is not None and recorded & {str(p.source) for p in applied}:
+        settling = None  # a key both granted and kept as an exception here: settle reads again
+    waiting = exceptions.settle(conn, connection, applied, settling)
     granted = {id(purchase) for purchase in applied}
-    for purchase, plan in planned:
+    for purchase, plan in page.granted:
         if plan.plan and id(purchase) in granted:
             accounts.set_plan(conn, plan.grants[0].account_id, plan.plan)
     return waiting
 
 
-def _grant(
+GRANTS = "creditsync_grants"  # the savepoint of a page's grants
+# Purchases planned and sent at a time in a pipeline: the server writes the first ones while the
+# next are planned (measured on PostgreSQL: a page of 100 in two parts took 5 to 10 % less time)
+GRANTS_AT_ONCE = 50
+
+# PostgreSQL checks each foreign key of a row written with a query it plans once a session; the
+# engine's plan_cache_mode=force_custom_plan (see store.engine) would plan it again for each of
+# the page's 200 rows (measured: 6.3 ms of server time for the grants of a page, against 3.7).
+# For the grant statements alone, whose own plan cannot go wrong, PostgreSQL may keep plans.
+_CHECKS_PLANNED_ONCE = "SET LOCAL plan_cache_mode = auto"
+_PLANS_AS_BEFORE = "SET LOCAL plan_cache_mode TO DEFAULT"
+
+
+class _Page:
+    """The writes of a page of purchases sent in one batch: the events kept, then the grants
+    in bulk writes (one, or one for each ``GRANTS_AT_ONCE`` purchases in a pipeline) in one
+    savepoint, and the query for the exceptions they settle (``exceptions.find_settling``). If
+    the ledger refuses a bulk write (or a request is invalid), all of them are rolled back and
+    each purchase goes alone in a savepoint of its own instead (``applied``), so one it refuses
+    becomes an exception and holds up no other."""
+
+    def __init__(self, connection: str) -> None:
+        self.connection = connection
+        self.granted: list[tuple[Purchase, Granted]] = []
+        self.remembered: Sent | None = None
+        self.granting = False  # the bulk write is being sent
+        self.created: list[Sent] = []  # the bulk writes sent
+        self.settling: Sent | None = None
+        self.refused = False  # the bulk write was refused and rolled back
+
+    @contextmanager
+    def sending(self, conn: Connection, remembered: Remembered | None) -> Iterator[Batch]:
+        """A batch for the page's writes: the events to keep sent first (the server writes
+        them while the page is planned), then the savepoint of the grants opened (so that they
+        go out the moment they are ready). A refused bulk write is rolled back."""
+        try:
+            with Batch(conn) as batch:
+                if remembered is not None and remembered.rows:
+                    self.remembered = _remember(batch, remembered)
+                batch.execute(f"SAVEPOINT {GRANTS}")
+                if batch.dialect == "postgresql":
+                    batch.execute(_CHECKS_PLANNED_ONCE)
+                yield batch
+        except IntegrityError:
+            kept = self.remembered is None or self.remembered.ok
+            if not self.granting or not kept:
+                raise  # not the grants'
+            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {GRANTS}")
+            conn.exec_driver_sql(f"RELEASE SAVEPOINT {GRANTS}")
+            self.refused = True
+
+    def send_grants(self, batch: Batch, granted: list[tuple[Purchase, Granted]]) -> None:
+        """The grants of some of the page's purchases, in one statement; once a request is
+        invalid, the grants sent before are rolled back and the rest are not sent."""
+        self.granted += granted
+        if not granted or self.refused:
+            return
+        try:
+            grants = pools.Grants.of([g for _, plan in granted for g in plan.grants])
+        except CreditsyncError:
+            self.refused = True
+            if self.created:
+                batch.execute(f"ROLLBACK TO SAVEPOINT {GRANTS}")
+            return
+        self.granting = True  # from here on, an integrity error is the grants'
+        self.created.append(pools.send_grants(batch, grants))
+
+    def close(self, batch: Batch) -> None:
+        """The savepoint closed, then the query for the exceptions the grants settle."""
+        if batch.dialect == "postgresql":
+            batch.execute(_PLANS_AS_BEFORE)
+        batch.execute(f"RELEASE SAVEPOINT {GRANTS}")
+        if self.created and not self.refused:
+            purchases = [p for p, _ in self.granted]
+            self.settling = exceptions.find_settling(batch, self.connection, purchases)
+
+    def applied(
+        self, conn: Connection, report: ApplyReport
+    ) -> tuple[list[Purchase], list[int] | None]:
+        """The purchases applied and the ids of the exceptions they settle (None: not read)."""
+        if self.refused:
+            return _grant_one_by_one(conn, self.connection, self.granted, report), None
+        assert self.settling is not None
+        report.pools_created += sum(len(created.rows()) for created in self.created)
+        report.counts["purchase.granted"] += len(self.granted)
+        return [p for p, _ in self.granted], [found for (found,) in self.settling.rows()]
+
+
+def _grant_one_by_one(
     conn: Connection,
     connection: str,
     planned: Sequence[tuple[Purchase, Granted]],
     report: ApplyReport,
 ) -> list[Purchase]:
-    """All the grants in one bulk write; if the ledger refuses that, each purchase alone in a
-    savepoint of its own, so one it refuses becomes an exception and holds up no other."""
-    try:
-        with conn.begin_nested():
-            report.pools_created += pools.grant_many(
-                conn, [g for _, plan in planned for g in plan.grants]
-            )
-        report.counts["purchase.granted"] += len(planned)
-        return [purchase for purchase, _ in planned]
-    except (CreditsyncError, IntegrityError):
-        pass
     applied: list[Purchase] = []
     for purchase, plan in planned:
         try:

@@ -15,7 +15,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from connector.events import CanonicalEvent, Purchase
-from connector.store.bulk import among
+from connector.store.batch import Batch, Sent
+from connector.store.bulk import among, in_list, json_list, param
 from connector.store.sql import insert_ignoring_duplicates
 from connector.sync.tables import sync_exceptions
 from connector.timeutil import utcnow
@@ -119,15 +120,49 @@ def resolve(conn: Connection, connection: str, events: Iterable[CanonicalEvent])
     )
 
 
+def find_settling(batch: Batch, connection: str, purchases: Sequence[Purchase]) -> Sent:
+    """The ids of the open exceptions that ``purchases`` settle once applied (their own, and the
+    orphans waiting for them), as one statement of ``batch``, for ``settle`` to take as
+    ``found``: most pages have none, and then settle sends nothing more."""
+    dialect = batch.dialect
+    sql = _SETTLING.format(
+        connection=param(dialect, "connection"),
+        keys=in_list(dialect, "source_key", "keys"),
+        targets=in_list(dialect, "target", "targets"),
+    )
+    keys, targets = _keys_and_targets(purchases)
+    return batch.execute(
+        sql, {"connection": connection, "keys": json_list(keys), "targets": json_list(targets)}
+    )
+
+
+_SETTLING = (
+    f"SELECT id FROM sync_exceptions WHERE status = '{OPEN}' AND ("
+    f"(reason_code = '{ORPHAN}' AND {{targets}}) OR "
+    "(connection = {connection} AND event_kind = 'purchase' AND {keys}))"
+)
+
+
+def _keys_and_targets(purchases: Sequence[Purchase]) -> tuple[list[str], list[str]]:
+    keys = sorted({str(p.source) for p in purchases})
+    targets = sorted({target_key(p.source.platform, p.source.object_id) for p in purchases})
+    return keys, targets
+
+
 def settle(
-    conn: Connection, connection: str, purchases: Sequence[Purchase]
+    conn: Connection,
+    connection: str,
+    purchases: Sequence[Purchase],
+    found: Sequence[int] | None = None,
 ) -> list[ExceptionRecord]:
     """After ``purchases`` applied: resolve their own open exceptions and return the orphans
     waiting for them, in the order their events occurred; both are found by one query, since
     most pages have neither and a page then pays one round trip instead of an update and a
-    query."""
-    keys = sorted({str(p.source) for p in purchases})
-    targets = sorted({target_key(p.source.platform, p.source.object_id) for p in purchases})
+    query. ``found``: the ids ``find_settling`` read for these purchases already (none: nothing
+    more is read)."""
+    if found is not None and not found:
+        return []
+    keys, targets = _keys_and_targets(purchases)
     rows: list[ExceptionRecord] = []
     c = sync_exceptions.c
     for start in range(0, max(len(keys), len(targets)), 500):
@@ -142,6 +177,8 @@ def settle(
                 ),
             ),
         )
+        if found is not None:
+            query = query.where(among(conn, c.id, found))
         rows.extend(ExceptionRecord(**row) for row in conn.execute(query).mappings())
     resolved = [r.id for r in rows if r.event_kind == "purchase" and r.reason_code != ORPHAN]
     if resolved:

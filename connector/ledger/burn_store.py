@@ -2,7 +2,7 @@
 
 A batch is a handful of small statements; through SQLAlchemy each costs more Python than the
 database spends on it, and on PostgreSQL each waits for its own round trip. Here they go to the
-transaction's own driver connection (see ``connector.store.driver``): on PostgreSQL the reads in
+transaction's own driver connection (see ``connector.store.batch``): on PostgreSQL the reads in
 one pipeline and the writes in one statement of arrays; on SQLite plain DB-API calls. What is
 decided from the rows (``connector.ledger.burns``) knows neither.
 
@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from connector.ledger.holdings import SPENDABLE_POOLS, HeldPool
 from connector.ledger.models import Allocation, EntryKind, PoolStatus
-from connector.store.driver import fetch, pipelined
+from connector.store.batch import Batch, fetch
 from connector.timeutil import sqlite_text, stored_instant
 
 
@@ -82,20 +82,22 @@ def read(
     """The batch's accounts (locked), their spendable pools, the actions' rates and which of the
     (account, idempotency key) pairs ``keys`` were used already."""
     if conn.dialect.name == "postgresql":
-        locked, held, rates, earlier = pipelined(
-            conn,
-            [
-                # every statement below takes arrays, so one generic plan fits it whatever the
-                # batch, and planning it again each time costs more than running it (left to
-                # choose, PostgreSQL kept re-planning the account and pool reads); the session
-                # default forces custom plans, which IN-lists elsewhere need
-                ("SET LOCAL plan_cache_mode = force_generic_plan", ()),
-                (_ACCOUNTS.format(accounts=_ANY) + " FOR UPDATE", (account_ids,)),
-                (SPENDABLE_POOLS.format(accounts=_ANY), (account_ids,)),
-                (_RATES.format(actions=_ANY), (actions,)),
-                (_EARLIER_POSTGRESQL, ([a for a, _ in keys], [k for _, k in keys])),
-            ],
-        )[1:]
+        with Batch(conn) as batch:  # one round trip for all
+            sent = [
+                batch.execute(sql, params)
+                for sql, params in (
+                    # every statement below takes arrays, so one generic plan fits it whatever
+                    # the batch, and planning it again each time costs more than running it
+                    # (left to choose, PostgreSQL kept re-planning the account and pool reads);
+                    # the session default forces custom plans, which IN-lists elsewhere need
+                    ("SET LOCAL plan_cache_mode = force_generic_plan", ()),
+                    (_ACCOUNTS.format(accounts=_ANY) + " FOR UPDATE", (account_ids,)),
+                    (SPENDABLE_POOLS.format(accounts=_ANY), (account_ids,)),
+                    (_RATES.format(actions=_ANY), (actions,)),
+                    (_EARLIER_POSTGRESQL, ([a for a, _ in keys], [k for _, k in keys])),
+                )
+            ]
+        locked, held, rates, earlier = (found.rows() for found in sent[1:])
         return _context(locked, held, rates, actions, earlier)
     cursor = _sqlite(conn)  # SQLite: the transaction's write lock is already held
     locked = cursor.execute(_ACCOUNTS.format(accounts=_in(account_ids)), account_ids).fetchall()

@@ -14,6 +14,9 @@ meanwhile would be queued behind them and read no answer. Statements are driver 
 connection's dialect (``%(name)s`` parameters on psycopg, ``:name`` on SQLite) and results are
 raw driver rows, read after the batch has run. A failure is raised as SQLAlchemy raises it from
 ``exec_driver_sql`` (``IntegrityError``, ``DataError``...).
+
+``fetch`` is the one-statement case on PostgreSQL: straight to psycopg, without a pipeline's
+extra round trip or SQLAlchemy's execution path (the burn writer's batch write).
 """
 
 from __future__ import annotations
@@ -132,20 +135,38 @@ class Batch:
         return next((sent for sent in self._sent if not sent.ok), None)
 
     def _wrapped(self, error: Exception, sent: Sent | None) -> BaseException:
-        """The error as SQLAlchemy raises it for the statement that failed; a connection lost
-        is invalidated, as SQLAlchemy does, so that the pool replaces it."""
-        dialect = self.conn.dialect
-        lost = isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
-            error, self._driver, None
+        return as_sqlalchemy(
+            self.conn, error, sent.sql if sent else None, sent.params if sent else None
         )
-        if lost:
-            self.conn.invalidate(error)
-        return DBAPIError.instance(
-            sent.sql if sent else None,
-            sent.params if sent else None,
-            error,
-            dialect.loaded_dbapi.Error,
-            hide_parameters=self.conn.engine.hide_parameters,
-            connection_invalidated=lost,
-            dialect=dialect,
-        )
+
+
+def as_sqlalchemy(
+    conn: Connection, error: Exception, sql: str | None, params: Params | None
+) -> BaseException:
+    """``error`` as SQLAlchemy raises it for the statement ``sql``; a connection lost is
+    invalidated, as SQLAlchemy does, so that the pool replaces it."""
+    dialect = conn.dialect
+    lost = isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+        error, conn.connection.driver_connection, None
+    )
+    if lost:
+        conn.invalidate(error)
+    return DBAPIError.instance(
+        sql,
+        params,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=conn.engine.hide_parameters,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+
+
+def fetch(conn: Connection, sql: str, params: Params) -> list[Any]:
+    """One statement's rows, straight through psycopg, its failure raised as SQLAlchemy's."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        return driver.execute(sql, params).fetchall()  # type: ignore[no-any-return]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise as_sqlalchemy(conn, exc, sql, params) from exc

@@ -12,21 +12,20 @@ answer of a delivery waits for at most the commit in flight and its own; on SQLi
 blocked behind a sync's write lock stores the whole backlog in one go once it is let in.
 
 Should a batch fail as a whole (a lost connection, a lock timeout, one delivery the database
-refuses), each delivery of it is stored alone, so a delivery that fails fails alone.
+refuses), each delivery of it is stored alone, so a delivery that fails fails alone. The queue,
+the thread and the answering are ``connector.group_writer``'s.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from concurrent.futures import Future
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from connector.group_writer import GroupWriter
 from connector.store import SQLITE_BUSY_TIMEOUT_MS
 from connector.sync.inbox import Received, accept_many
 
@@ -36,9 +35,6 @@ MAX_BATCH = 500  # deliveries per statement; a burst larger than this takes seve
 
 SQLITE_RETRY_SECONDS = 0.001
 RECYCLE_SECONDS = 300  # the writer's connection is replaced this often, as pooled ones are
-
-_Item = tuple[Received, "Future[bool]"]
-_STOP = object()
 
 
 def _locked(exc: OperationalError) -> bool:
@@ -51,70 +47,30 @@ def _lost_connection(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-class InboxWriter:
+class InboxWriter(GroupWriter[Received, bool]):
     """Stores verified deliveries from one thread on one connection; each caller gets its own
     answer (True: stored; False: a duplicate) or error through its future."""
 
     def __init__(self, engine: Engine, *, max_batch: int = MAX_BATCH) -> None:
+        super().__init__("inbox writer", max_batch=max_batch)
         self._engine = engine
-        self._max_batch = max(1, max_batch)
-        self._queue: queue.Queue[object] = queue.Queue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
         self._opened = 0.0
-        self._closed = False
         self._sqlite = engine.dialect.name == "sqlite"
 
-    def submit(self, delivery: Received) -> Future[bool]:
-        """Queue ``delivery``; the writer thread starts with the first one."""
-        future: Future[bool] = Future()
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the inbox writer is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
-                self._thread.start()
-        self._queue.put((delivery, future))
-        return future
+    def _write_many(self, items: list[Received]) -> list[bool | BaseException]:
+        return list(self._store(items))
 
-    def close(self) -> None:
-        """Store what is queued, then stop the thread and give its connection back."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            thread = self._thread
-        if thread is not None:
-            self._queue.put(_STOP)
-            thread.join()
+    def _write_one(self, item: Received) -> bool:
+        return self._store([item])[0]
 
-    def _run(self) -> None:
-        try:
-            while True:
-                batch, stop = self._gather(self._queue.get())
-                if batch:
-                    self._write(batch)
-                if stop:
-                    return
-        finally:
-            self._release()
+    def _worth_alone(self, error: Exception, size: int) -> bool:
+        """A lost connection is worth a second try even for one delivery (``_store`` opens a
+        new one)."""
+        return size > 1 or _lost_connection(error)
 
-    def _gather(self, first: object) -> tuple[list[_Item], bool]:
-        """``first`` and whatever else is queued now: no waiting for company, the commit in
-        flight is what lets a batch form."""
-        if first is _STOP:
-            return [], True
-        batch: list[_Item] = [first]  # type: ignore[list-item]
-        while len(batch) < self._max_batch:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is _STOP:
-                return batch, True
-            batch.append(item)  # type: ignore[arg-type]
-        return batch, False
+    def _stopped(self) -> None:
+        self._release()
 
     def _connection(self) -> Connection:
         """The writer's own connection, taken out of the engine's pool for good (so nothing
@@ -161,27 +117,3 @@ class InboxWriter:
             except Exception:
                 self._release()
                 raise
-
-    def _write(self, batch: list[_Item]) -> None:
-        live = [(d, fut) for d, fut in batch if fut.set_running_or_notify_cancel()]
-        if not live:
-            return
-        try:
-            answers = self._store([d for d, _ in live])
-        except Exception as exc:
-            if len(live) == 1 and not _lost_connection(exc):
-                live[0][1].set_exception(exc)
-                return
-            log.warning(
-                "storing %d webhook deliveries together failed (%s); storing each alone",
-                len(live),
-                type(exc).__name__,
-            )
-            for d, fut in live:
-                try:
-                    fut.set_result(self._store([d])[0])
-                except Exception as alone:
-                    fut.set_exception(alone)
-            return
-        for (_, fut), new in zip(live, answers, strict=True):
-            fut.set_result(new)

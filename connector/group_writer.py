@@ -29,10 +29,13 @@ class GroupWriter(Generic[T, R]):
     """``submit`` an item, get its future; ``close`` writes what is queued, then stops.
 
     A batch takes what is queued, then waits for company for at most ``max_wait`` seconds, but
-    no longer than the callers keep coming: it closes as soon as it is as large as the last one
-    (the callers that write in step are all in), or when nothing arrived for a quarter of
-    ``max_wait``. With ``max_wait`` 0 it takes only what is queued: the write in flight is what
-    lets a batch form."""
+    no longer than the callers keep coming: it closes as soon as the callers that write in step
+    are all in, or when nothing arrived for a quarter of ``max_wait``. The callers in step are
+    those the last batch answered (each sends its next item once answered) and those that
+    queued while it was written; counting the last batch alone, callers that once fell into two
+    halves (one half queued while the other was written) stayed halves for good, each half
+    paying a whole transaction. With ``max_wait`` 0 it takes only what is queued: the write in
+    flight is what lets a batch form."""
 
     def __init__(
         self, name: str, *, max_batch: int, max_wait: float = 0.0, writers: int = 1
@@ -45,7 +48,7 @@ class GroupWriter(Generic[T, R]):
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._closed = False
-        self._last_size = 0  # items in the last batch: how many callers write in step
+        self._in_step = 0  # callers writing in step: the last batch's and those queued behind it
 
     def submit(self, item: T) -> Future[R]:
         """Queue ``item``; its future holds the result or the error that refused it. The writer
@@ -119,7 +122,7 @@ class GroupWriter(Generic[T, R]):
                 item = self._queue.get_nowait()
             except queue.Empty:
                 left = deadline - time.monotonic()
-                if left <= 0 or len(batch) >= self._last_size:
+                if left <= 0 or len(batch) >= self._in_step:
                     break
                 try:
                     item = self._queue.get(timeout=min(left, quiet))
@@ -128,8 +131,11 @@ class GroupWriter(Generic[T, R]):
             if item is _STOP:
                 return batch, True
             batch.append(item)  # type: ignore[arg-type]
-        self._last_size = len(batch)
         return batch, False
+
+    def _callers_in_step(self, written: int) -> int:
+        """Counted before the batch is answered, so that none of its callers is queued yet."""
+        return min(self._max_batch, written + self._queue.qsize())
 
     def _write(self, batch: list[tuple[T, Future[R]]]) -> None:
         live = [(item, fut) for item, fut in batch if fut.set_running_or_notify_cancel()]
@@ -138,6 +144,7 @@ class GroupWriter(Generic[T, R]):
         try:
             answers = self._write_many([item for item, _ in live])
         except Exception as exc:
+            self._in_step = self._callers_in_step(len(live))
             if not self._worth_alone(exc, len(live)):
                 for _, fut in live:
                     fut.set_exception(exc)
@@ -154,6 +161,7 @@ class GroupWriter(Generic[T, R]):
                 except Exception as alone:
                     fut.set_exception(alone)
             return
+        self._in_step = self._callers_in_step(len(live))
         for (_, fut), answer in zip(live, answers, strict=True):
             if isinstance(answer, BaseException):
                 fut.set_exception(answer)

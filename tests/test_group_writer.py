@@ -14,7 +14,7 @@ from connector.group_writer import GroupWriter
 
 HALF = 8
 ROUNDS = 12
-MAX_WAIT = 2.0  # seconds: far beyond any thread's turn, so only a deliberate wait reaches it
+MAX_WAIT = 4.0  # seconds: far beyond any thread's turn, so only a deliberate wait reaches it
 
 
 class Recorder(GroupWriter[int, int]):

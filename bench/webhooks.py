@@ -314,6 +314,9 @@ def wait_drained(engine: Any, timeout: float) -> tuple[int, float]:
 
 
 def seed_burns(engine: Any, credits: int) -> None:
+    """The burn accounts, each with ``credits`` to burn after a history of burns already
+    written (``bench.burns.write_history``: tables the size production's are)."""
+    from bench.burns import HISTORY, write_history
     from connector.events import SourceKey
     from connector.ledger.models import GrantRequest, PoolKind
     from connector.ledger.service import Ledger
@@ -326,13 +329,15 @@ def seed_burns(engine: Any, credits: int) -> None:
                 GrantRequest(
                     account_id=f"{prefix}{a}",
                     kind=PoolKind.PAID,
-                    credits=credits,
-                    revenue_amount=credits,
+                    credits=credits + HISTORY,
+                    revenue_amount=credits + HISTORY,
                     currency="USD",
                     effective_at=T0,
                     source=SourceKey(platform="bench", object_id=f"{prefix}{a}", line_id="1"),
                 )
             )
+    accounts = [f"{prefix}{a}" for prefix in ("http", "local") for a in range(ACCOUNTS)]
+    write_history(engine, accounts, HISTORY)
 
 
 def burn_body(prefix: str, i: int) -> Json:

@@ -133,37 +133,39 @@ class GroupWriter(Generic[T, R]):
             batch.append(item)  # type: ignore[arg-type]
         return batch, False
 
-    def _callers_in_step(self, written: int) -> int:
-        """Counted before the batch is answered, so that none of its callers is queued yet."""
-        return min(self._max_batch, written + self._queue.qsize())
-
     def _write(self, batch: list[tuple[T, Future[R]]]) -> None:
         live = [(item, fut) for item, fut in batch if fut.set_running_or_notify_cancel()]
         if not live:
             return
+        answers: list[R | BaseException] | Exception
         try:
             answers = self._write_many([item for item, _ in live])
         except Exception as exc:
-            self._in_step = self._callers_in_step(len(live))
-            if not self._worth_alone(exc, len(live)):
-                for _, fut in live:
-                    fut.set_exception(exc)
-                return
-            log.warning(
-                "%s: a batch of %d failed as a whole (%s); writing each alone",
-                self._name,
-                len(live),
-                type(exc).__name__,
-            )
-            for item, fut in live:
-                try:
-                    fut.set_result(self._write_one(item))
-                except Exception as alone:
-                    fut.set_exception(alone)
+            answers = exc
+        # counted before any caller is answered, so that none of them is queued yet
+        self._in_step = min(self._max_batch, len(live) + self._queue.qsize())
+        if isinstance(answers, Exception):
+            self._failed_as_a_whole(live, answers)
             return
-        self._in_step = self._callers_in_step(len(live))
         for (_, fut), answer in zip(live, answers, strict=True):
             if isinstance(answer, BaseException):
                 fut.set_exception(answer)
             else:
                 fut.set_result(answer)
+
+    def _failed_as_a_whole(self, live: list[tuple[T, Future[R]]], error: Exception) -> None:
+        if not self._worth_alone(error, len(live)):
+            for _, fut in live:
+                fut.set_exception(error)
+            return
+        log.warning(
+            "%s: a batch of %d failed as a whole (%s); writing each alone",
+            self._name,
+            len(live),
+            type(error).__name__,
+        )
+        for item, fut in live:
+            try:
+                fut.set_result(self._write_one(item))
+            except Exception as alone:
+                fut.set_exception(alone)

@@ -53,16 +53,13 @@ class Duration:
         return add_months(start.astimezone(UTC), self._months) + self._span
 
 
-_DAYS_IN_MONTH: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
 def add_months(start: datetime, months: int) -> datetime:
     """Calendar months, the day clamped to the last day of the target month."""
     if not months:
         return start
     index = start.year * 12 + (start.month - 1) + months
     year, month = divmod(index, 12)
-    last_day = 29 if month == 1 and calendar.isleap(year) else _DAYS_IN_MONTH[month]
+    last_day = calendar.monthrange(year, month + 1)[1]
     return start.replace(year=year, month=month + 1, day=min(start.day, last_day))
 
 

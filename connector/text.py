@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+TEXT_FIX = "send printable text: no NUL (\\u0000) and no unpaired surrogate (\\ud800-\\udfff)"
 
 
 def text_problem(value: str, *, position: bool = True) -> str | None:

@@ -185,6 +185,9 @@ def test_batch_burns_succeed_or_fail_one_by_one(ledger: Ledger) -> None:
         ({"units": 1.5}, "units"),
         ({"action": "teleport"}, "action"),
         ({"idempotency_key": ""}, "idempotency_key"),
+        ({"idempotency_key": "a\x00b"}, "idempotency_key"),  # PostgreSQL cannot store it
+        ({"account_id": "acme\ud800"}, "account_id"),  # nor UTF-8 encode it
+        ({"action": "qu\x00ery"}, "action"),
         ({"occurred_at": T0.replace(tzinfo=None)}, "occurred_at"),
     ],
 )

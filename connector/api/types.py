@@ -13,10 +13,8 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from connector.errors import InvalidInput
-from connector.text import text_problem
+from connector.text import TEXT_FIX, text_problem
 from connector.timeutil import require_aware
-
-TEXT_FIX = "send printable text: no NUL (\\u0000) and no unpaired surrogate (\\ud800-\\udfff)"
 
 
 def _storable(value: str) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from connector.ledger.holdings import SPENDABLE_POOLS, HeldPool
 from connector.ledger.models import Allocation, EntryKind, PoolStatus
-from connector.store.batch import Batch, fetch
+from connector.store import wire
 from connector.timeutil import sqlite_text, stored_instant
 
 
@@ -63,17 +63,25 @@ _RATES = (
     "SELECT id, action, version, credits_per_unit, effective_from FROM burn_rates "
     "WHERE action {actions} ORDER BY effective_from DESC, version DESC"
 )
+# PostgreSQL: one array parameter, one plan whatever the batch
+_ANY = "= ANY($1::text[])"
+# every statement below takes arrays, so one generic plan fits it whatever the batch, and planning
+# it again each time costs more than running it (left to choose, PostgreSQL kept re-planning the
+# account and pool reads); the session default forces custom plans, which IN-lists elsewhere need
+_GENERIC_PLANS = wire.Prepared("SET LOCAL plan_cache_mode = force_generic_plan")
+_ACCOUNTS_POSTGRESQL = wire.Prepared(_ACCOUNTS.format(accounts=_ANY) + " FOR UPDATE")
+_POOLS_POSTGRESQL = wire.Prepared(SPENDABLE_POOLS.format(accounts=_ANY))
+_RATES_POSTGRESQL = wire.Prepared(_RATES.format(actions=_ANY))
 # (account, key) pairs probed one by one on the unique index, not the cross product of two lists
-_EARLIER_POSTGRESQL = (
+_EARLIER_POSTGRESQL = wire.Prepared(
     "SELECT b.account_id, b.idempotency_key FROM burns b "
-    "JOIN unnest(%b::text[], %b::text[]) AS k(account_id, idempotency_key) "
+    "JOIN unnest($1::text[], $2::text[]) AS k(account_id, idempotency_key) "
     "ON b.account_id = k.account_id AND b.idempotency_key = k.idempotency_key"
 )
 _EARLIER_SQLITE = (
     "SELECT b.account_id, b.idempotency_key FROM (VALUES {pairs}) AS k "
     "JOIN burns b ON b.account_id = k.column1 AND b.idempotency_key = k.column2"
 )
-_ANY = "= ANY(%b::text[])"  # PostgreSQL: one array parameter, one plan whatever the batch
 
 
 def read(
@@ -82,22 +90,19 @@ def read(
     """The batch's accounts (locked), their spendable pools, the actions' rates and which of the
     (account, idempotency key) pairs ``keys`` were used already."""
     if conn.dialect.name == "postgresql":
-        with Batch(conn) as batch:  # one round trip for all
-            sent = [
-                batch.execute(sql, params)
-                for sql, params in (
-                    # every statement below takes arrays, so one generic plan fits it whatever
-                    # the batch, and planning it again each time costs more than running it
-                    # (left to choose, PostgreSQL kept re-planning the account and pool reads);
-                    # the session default forces custom plans, which IN-lists elsewhere need
-                    ("SET LOCAL plan_cache_mode = force_generic_plan", ()),
-                    (_ACCOUNTS.format(accounts=_ANY) + " FOR UPDATE", (account_ids,)),
-                    (SPENDABLE_POOLS.format(accounts=_ANY), (account_ids,)),
-                    (_RATES.format(actions=_ANY), (actions,)),
-                    (_EARLIER_POSTGRESQL, ([a for a, _ in keys], [k for _, k in keys])),
-                )
-            ]
-        locked, held, rates, earlier = (found.rows() for found in sent[1:])
+        _, locked, held, rates, earlier = wire.run(  # one round trip for all
+            conn,
+            [
+                (_GENERIC_PLANS, ()),
+                (_ACCOUNTS_POSTGRESQL, (wire.texts(account_ids),)),
+                (_POOLS_POSTGRESQL, (wire.texts(account_ids),)),
+                (_RATES_POSTGRESQL, (wire.texts(actions),)),
+                (
+                    _EARLIER_POSTGRESQL,
+                    (wire.texts(a for a, _ in keys), wire.texts(k for _, k in keys)),
+                ),
+            ],
+        )
         return _context(locked, held, rates, actions, earlier)
     cursor = _sqlite(conn)  # SQLite: the transaction's write lock is already held
     locked = cursor.execute(_ACCOUNTS.format(accounts=_in(account_ids)), account_ids).fetchall()
@@ -202,29 +207,29 @@ def _pool_totals(new: Sequence[NewBurn]) -> dict[int, int]:
     return totals
 
 
-_WRITE_POSTGRESQL = f"""
+_WRITE_POSTGRESQL = wire.Prepared(f"""
     WITH given AS (
         SELECT * FROM unnest(
-            %(account_ids)b::text[], %(keys)b::text[], %(actions)b::text[],
-            %(units)b::bigint[], %(credits)b::bigint[], %(overage)b::bigint[],
-            %(rate_ids)b::bigint[], %(occurred)b::timestamptz[], %(hashes)b::text[]
+            $1::text[], $2::text[], $3::text[],
+            $4::bigint[], $5::bigint[], $6::bigint[],
+            $7::bigint[], $8::timestamptz[], $9::text[]
         ) WITH ORDINALITY AS g(account_id, idempotency_key, action, units, credits,
                                overage_credits, rate_id, occurred_at, request_hash, n)
     ), new_burns AS (
         INSERT INTO burns ({_BURN_COLUMNS})
         SELECT account_id, idempotency_key, action, units, credits, overage_credits, rate_id,
-               occurred_at, %(recorded_at)s, request_hash
+               occurred_at, $10::timestamptz, request_hash
         FROM given ORDER BY n
         RETURNING id, account_id, idempotency_key
     ), taken AS (
-        SELECT * FROM unnest(%(e_burns)b::bigint[], %(e_pools)b::bigint[],
-                             %(e_credits)b::bigint[])
+        SELECT * FROM unnest($11::bigint[], $12::bigint[],
+                             $13::bigint[])
             WITH ORDINALITY AS t(n_burn, pool_id, credits, n)
     ), entries AS (
         INSERT INTO ledger_entries (pool_id, account_id, kind, credits, burn_id, reference,
                                     occurred_at, recorded_at)
         SELECT taken.pool_id, given.account_id, '{EntryKind.BURN.value}', -taken.credits,
-               new_burns.id, CAST(new_burns.id AS text), given.occurred_at, %(recorded_at)s
+               new_burns.id, CAST(new_burns.id AS text), given.occurred_at, $10::timestamptz
         FROM taken
         JOIN given ON given.n = taken.n_burn
         JOIN new_burns ON new_burns.account_id = given.account_id
@@ -239,7 +244,7 @@ _WRITE_POSTGRESQL = f"""
         WHERE pools.id = total.pool_id
     )
     SELECT id, account_id, idempotency_key FROM new_burns
-"""
+""")
 
 
 def _write_postgresql(conn: Connection, new: Sequence[NewBurn], now: datetime) -> list[int]:
@@ -251,24 +256,28 @@ def _write_postgresql(conn: Connection, new: Sequence[NewBurn], now: datetime) -
             e_burns.append(n)
             e_pools.append(a.pool_id)
             e_credits.append(a.credits)
-    found = fetch(
+    (found,) = wire.run(
         conn,
-        _WRITE_POSTGRESQL,
-        {
-            "account_ids": [r["account_id"] for r in rows],
-            "keys": [r["idempotency_key"] for r in rows],
-            "actions": [r["action"] for r in rows],
-            "units": [r["units"] for r in rows],
-            "credits": [r["credits"] for r in rows],
-            "overage": [r["overage_credits"] for r in rows],
-            "rate_ids": [r["rate_id"] for r in rows],
-            "occurred": [r["occurred_at"] for r in rows],
-            "hashes": [r["request_hash"] for r in rows],
-            "recorded_at": now,
-            "e_burns": e_burns,
-            "e_pools": e_pools,
-            "e_credits": e_credits,
-        },
+        [
+            (
+                _WRITE_POSTGRESQL,
+                (
+                    wire.texts(r["account_id"] for r in rows),
+                    wire.texts(r["idempotency_key"] for r in rows),
+                    wire.texts(r["action"] for r in rows),
+                    wire.integers(r["units"] for r in rows),
+                    wire.integers(r["credits"] for r in rows),
+                    wire.integers(r["overage_credits"] for r in rows),
+                    wire.integers(r["rate_id"] for r in rows),
+                    wire.instants(r["occurred_at"] for r in rows),
+                    wire.texts(r["request_hash"] for r in rows),
+                    wire.instant(now),
+                    wire.integers(e_burns),
+                    wire.integers(e_pools),
+                    wire.integers(e_credits),
+                ),
+            )
+        ],
     )
     ids = {(account_id, key): burn_id for burn_id, account_id, key in found}
     return [ids[(r["account_id"], r["idempotency_key"])] for r in rows]

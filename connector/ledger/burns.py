@@ -30,6 +30,7 @@ from connector.ledger.models import (
 from connector.ledger.order import in_order
 from connector.ledger.rates import credits_for
 from connector.store.tables import burn_rates, burns, ledger_entries
+from connector.text import TEXT_FIX, text_problem
 from connector.timeutil import require_aware, utcnow
 
 MAX_KEY_LENGTH = 200
@@ -65,6 +66,10 @@ def validate(req: BurnRequest) -> None:
         raise InvalidInput("units", f"{req.units!r} is not a whole number")
     if req.units <= 0:
         raise InvalidInput("units", f"{req.units} is not positive", "burn at least 1 unit")
+    for field in ("account_id", "idempotency_key", "action"):
+        problem = text_problem(getattr(req, field))
+        if problem is not None:  # what neither database stores alike
+            raise InvalidInput(field, problem, TEXT_FIX)
     require_aware(req.occurred_at, "occurred_at")
 
 

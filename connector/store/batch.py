@@ -15,8 +15,8 @@ connection's dialect (``%(name)s`` parameters on psycopg, ``:name`` on SQLite) a
 raw driver rows, read after the batch has run. A failure is raised as SQLAlchemy raises it from
 ``exec_driver_sql`` (``IntegrityError``, ``DataError``...).
 
-``fetch`` is the one-statement case on PostgreSQL: straight to psycopg, without a pipeline's
-extra round trip or SQLAlchemy's execution path (the burn writer's batch write).
+The burn writer's statements, the one path where psycopg's cursors cost more than the database,
+go straight through libpq instead (``connector.store.wire``).
 """
 
 from __future__ import annotations
@@ -161,12 +161,3 @@ def as_sqlalchemy(
         dialect=dialect,
     )
 
-
-def fetch(conn: Connection, sql: str, params: Params) -> list[Any]:
-    """One statement's rows, straight through psycopg, its failure raised as SQLAlchemy's."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    try:
-        return driver.execute(sql, params).fetchall()  # type: ignore[no-any-return]
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise as_sqlalchemy(conn, exc, sql, params) from exc

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from connector.store import PGBOUNCER_OPTION, SQLITE_BUSY_TIMEOUT_MS, pgbouncer_requested
+from connector.store import PGBOUNCER_OPTION, SQLITE_BUSY_TIMEOUT_MS, pgbouncer_requested, wire
 
 
 def normalize_url(url: str) -> str:
@@ -47,7 +47,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # generic plan, which for the IN-list statements of a sync page scans instead of using
         # the source key index (seen: 30x slower). Custom plans keep the index.
         connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    wire.watch(engine)  # the burn writer's prepared statements, forgotten when rolled back
+    return engine
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:

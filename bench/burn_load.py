@@ -1,12 +1,15 @@
 """Concurrent burns as production sends them, beside a raw-SQL baseline at the same concurrency.
 
-    python -m bench.burn_load [--callers 16] [--burns 4000] [--database-url URL] [--http]
+    python -m bench.burn_load [--callers 16] [--burns 4000] [--rounds 3] [--database-url URL]
+                              [--http]
 
 C callers burn over 1,000 accounts (and, as the hot-account case, all over 10 accounts):
 in process through the group-commit writer the burn API uses, and (``--http``) over HTTP against
 ``creditsync serve --workers 2``. The baseline writes the same rows (burn, ledger entry, pool
-counter) with plain DB-API calls, one transaction per burn, from C threads. Reported: burns/s,
-p50/p99/max latency, and the ratio to the baseline.
+counter) with plain DB-API calls, one transaction per burn, from C threads. The two sides take
+turns, round after round, so that a machine whose speed drifts weighs on both alike. Reported:
+burns/s over all rounds, p50/p99/max latency (of the slowest round), and the ratio to the
+baseline: the median of the rounds' own ratios, each of which is printed too.
 
 Over HTTP the load comes from ``wrk`` (C keep-alive connections, each sending its next burn when
 the last is answered) when it is installed, so that the client costs the two cores next to
@@ -67,6 +70,19 @@ class Run:
     def timed(cls, label: str, burns: int, seconds: float, latencies: list[float]) -> Run:
         cuts = statistics.quantiles(latencies, n=100)
         return cls(label, burns, seconds, cuts[49] * 1000, cuts[98] * 1000, max(latencies) * 1000)
+
+    @classmethod
+    def pooled(cls, runs: list[Run]) -> Run:
+        """Several runs as one: burns and seconds summed; latencies those of the slowest round
+        (each run keeps its quantiles, not its samples)."""
+        return cls(
+            runs[0].label,
+            sum(r.burns for r in runs),
+            sum(r.seconds for r in runs),
+            max(r.p50 for r in runs),
+            max(r.p99 for r in runs),
+            max(r.worst for r in runs),
+        )
 
     @property
     def rate(self) -> float:
@@ -257,33 +273,42 @@ def line(run: Run, ratio: str = "") -> None:
     print(f"{run.label:34}{run.rate:>9.0f}{run.p50:>9.2f}{run.p99:>9.2f}{run.worst:>9.1f}{ratio}")
 
 
-def report(title: str, ours: Run, base: Run) -> None:
+def report(title: str, ours: list[Run], theirs: list[Run]) -> None:
+    """Both sides over all rounds, and the ratio: the median of the rounds' own ratios."""
+    ratios = [mine.rate / raw.rate for mine, raw in zip(ours, theirs, strict=True)]
     print(f"\n{title}")
     print(f"{'':34}{'burns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'ratio':>8}")
-    line(ours, f"{ours.rate / base.rate:>8.2f}x")
-    line(base)
+    line(Run.pooled(ours), f"{statistics.median(ratios):>8.2f}x")
+    line(Run.pooled(theirs))
+    print(f"{'ratio in each round':34}{'  '.join(f'{r:.2f}x' for r in ratios)}")
 
 
 def bench(
-    url: str | None, callers: int, burns: int, http: bool, writers: int, folder: Path
+    url: str | None, callers: int, burns: int, http: bool, writers: int, rounds: int, folder: Path
 ) -> None:
+    """Each case in ``rounds`` rounds, creditsync then the baseline, on databases seeded once: a
+    machine whose speed drifts from minute to minute then weighs on both sides alike, and the
+    ratio reported is the median of the rounds' ratios."""
     label = "SQLite" if url is None else "PostgreSQL"
     per_caller = burns // callers
     for case, n_accounts in (("1,000 accounts", 1000), ("hot: 10 accounts", 10)):
-        runs: dict[str, Run] = {}
+        engines = {}
         for name in ("creditsync", "baseline"):
-            engine = fresh_engine(url, folder, f"load_{name}")
-            seed(engine, n_accounts, credits=burns)
-            batches = work(callers, per_caller, n_accounts, name)
-            if name == "creditsync":
-                runs[name] = in_process(engine, batches, "creditsync, in process", writers)
-            else:
-                runs[name] = raw_baseline(engine, batches, "raw SQL, 1 txn per burn")
+            engines[name] = fresh_engine(url, folder, f"load_{name}")
+            seed(engines[name], n_accounts, credits=burns * rounds)
+        ours: list[Run] = []
+        theirs: list[Run] = []
+        for n in range(rounds):
+            mine = work(callers, per_caller, n_accounts, f"creditsync-{n}")
+            ours.append(in_process(engines["creditsync"], mine, "creditsync, in process", writers))
+            raw = work(callers, per_caller, n_accounts, f"baseline-{n}")
+            theirs.append(raw_baseline(engines["baseline"], raw, "raw SQL, 1 txn per burn"))
+        for engine in engines.values():
             engine.dispose()
         title = f"{label}, {callers} concurrent callers, {case}, {callers * per_caller} burns"
-        report(title, runs["creditsync"], runs["baseline"])
+        report(f"{title} x {rounds} rounds", ours, theirs)
         if http and url is not None:
-            over_http(url, callers, n_accounts, runs["creditsync"], folder)
+            over_http(url, callers, n_accounts, Run.pooled(ours), folder)
 
 
 def over_http(url: str, callers: int, n_accounts: int, local: Run, folder: Path) -> None:
@@ -304,6 +329,7 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=16)
     parser.add_argument("--burns", type=int, default=4000)
     parser.add_argument("--writers", type=int, default=GroupCommitSettings().writers)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of both sides, alternating")
     parser.add_argument("--http", action="store_true", help="also over HTTP (PostgreSQL only)")
     parser.add_argument(
         "--database-url",
@@ -314,7 +340,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         for url in [None, *(args.database_url or [])]:
-            bench(url, args.callers, args.burns, args.http, args.writers, Path(folder))
+            bench(url, args.callers, args.burns, args.http, args.writers, args.rounds, Path(folder))
 
 
 if __name__ == "__main__":

@@ -160,4 +160,3 @@ def as_sqlalchemy(
         connection_invalidated=lost,
         dialect=dialect,
     )
-

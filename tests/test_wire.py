@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from connector.store import wire
 from connector.store.engine import make_engine
@@ -108,6 +108,19 @@ def test_a_statement_still_prepared_after_a_rollback_is_prepared_again_without_e
         wire.run(conn, [(INSERT, (wire.text("dup"),)), (INSERT, (wire.text("dup"),))])
     assert COUNT.name.decode() in _ours_prepared(pg)
     with pg.begin() as conn:  # closed, then prepared again
+        ((count,),) = wire.run(conn, [(COUNT, (wire.text("x"),))])
+    assert count == (0,)
+
+
+def test_a_statement_that_cannot_be_prepared_fails_alike_each_time_leaving_nothing(
+    pg: Engine,
+) -> None:
+    broken = wire.Prepared("SELEC count(*) FROM accounts WHERE id = $1")
+    for _ in range(2):  # the second time too it is prepared, and fails the same way
+        with pytest.raises(ProgrammingError, match="syntax error"), pg.begin() as conn:
+            wire.run(conn, [(broken, (wire.text("x"),)), (COUNT, (wire.text("x"),))])
+    assert _ours_prepared(pg) == set()
+    with pg.begin() as conn:
         ((count,),) = wire.run(conn, [(COUNT, (wire.text("x"),))])
     assert count == (0,)
 

@@ -5,8 +5,9 @@ costs about 80 microseconds of Python before and after the database's own work (
 every list adapted element by element, the result described), several times what the batch's
 planning in Python costs per burn. Here the same statements go through ``psycopg.pq``, psycopg's
 binding of libpq: parameters as PostgreSQL text literals (``text``, ``texts``, ``integers``,
-``instants``), every statement of the batch sent in one pipeline and read after one sync, rows
-loaded in binary by psycopg's own loaders. The statements are prepared once per connection
+``instants``, encoded as the session's text is), every statement of the batch sent in one
+pipeline and read after one sync, rows loaded in binary by psycopg's own loaders. The statements
+are prepared once per connection
 (unnamed when prepared statements are off, behind PgBouncer). psycopg deallocates every prepared
 statement of its session when it rolls a transaction back, so ``watch`` forgets them then, and
 each is closed before it is prepared again (closing one that is gone is no error).
@@ -35,7 +36,7 @@ from sqlalchemy import Connection, Engine, event
 
 from connector.store.batch import as_sqlalchemy
 
-Statement = tuple["Prepared", Sequence[bytes | None]]
+Statement = tuple["Prepared", Sequence[str]]
 
 # the statements prepared on each psycopg connection (they live as long as its session)
 _PREPARED: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
@@ -52,33 +53,33 @@ class Prepared:
         self.sql = sql.encode()
 
 
-def text(value: str) -> bytes:
+def text(value: str) -> str:
     if "\x00" in value:
         raise ValueError("text sent to PostgreSQL holds a NUL character")
-    return value.encode()
+    return value
 
 
-def texts(values: Iterable[str]) -> bytes:
+def texts(values: Iterable[str]) -> str:
     """A ``text[]`` literal: every element quoted, its quotes and backslashes escaped."""
     values = list(values)
     if not values:
-        return b"{}"
+        return "{}"
     every = "".join(values)
     if "\\" in every or '"' in every:  # rare: escaped element by element
         values = [v.replace("\\", "\\\\").replace('"', '\\"') for v in values]
     return text('{"' + '","'.join(values) + '"}')
 
 
-def integers(values: Iterable[int]) -> bytes:
-    return ("{" + ",".join(str(int(v)) for v in values) + "}").encode()
+def integers(values: Iterable[int]) -> str:
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
-def instant(value: datetime) -> bytes:
-    return value.isoformat().encode()
+def instant(value: datetime) -> str:
+    return value.isoformat()
 
 
-def instants(values: Iterable[datetime]) -> bytes:
-    return ("{" + ",".join(f'"{v.isoformat()}"' for v in values) + "}").encode()
+def instants(values: Iterable[datetime]) -> str:
+    return "{" + ",".join(f'"{v.isoformat()}"' for v in values) + "}"
 
 
 def watch(engine: Engine) -> None:
@@ -108,11 +109,13 @@ def run(conn: Connection, statements: Sequence[Statement]) -> list[list[tuple[An
     prepared = _PREPARED.setdefault(driver, set()) if reuse else set()
     to_prepare = [s for s, _ in statements if s.name not in prepared] if reuse else []
     begin = driver.pgconn.transaction_status == TransactionStatus.IDLE and not driver.autocommit
+    encoding = driver.info.encoding  # the session's, as psycopg encodes text
+    sent = [(s, [p.encode(encoding) for p in params]) for s, params in statements]
     try:
-        answers = _exchange(driver.pgconn, statements, to_prepare, reuse, begin=begin)
+        answers = _exchange(driver.pgconn, sent, to_prepare, reuse, begin=begin)
     except PsycopgError as lost:  # the connection failed under us
         raise as_sqlalchemy(conn, lost, None, None) from lost
-    done = answers[int(begin) : int(begin) + len(to_prepare)]
+    done = answers[int(begin) + 1 : int(begin) + 2 * len(to_prepare) : 2]  # each prepare's
     prepared.update(
         s.name for s, r in zip(to_prepare, done, strict=True) if r.status == ExecStatus.COMMAND_OK
     )
@@ -120,7 +123,7 @@ def run(conn: Connection, statements: Sequence[Statement]) -> list[list[tuple[An
     if failed is not None:
         if failed.error_field(_SQLSTATE) == _NO_SUCH_STATEMENT:
             prepared.clear()  # the session lost them (a reset): prepared again next time
-        error = errors.error_from_result(failed, encoding=driver.info.encoding)
+        error = errors.error_from_result(failed, encoding=encoding)
         raise as_sqlalchemy(conn, error, _sql_of(failed, answers, statements), None) from error
     results = answers[len(answers) - len(statements) :]
     loader = Transformer(driver)
@@ -137,7 +140,7 @@ _NO_SUCH_STATEMENT = b"26000"
 
 def _exchange(
     pgconn: Any,
-    statements: Sequence[Statement],
+    statements: Sequence[tuple[Prepared, Sequence[bytes]]],
     to_prepare: Sequence[Prepared],
     reuse: bool,
     *,

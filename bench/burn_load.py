@@ -38,17 +38,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
 from bench.burns import baseline_sql, burn, seed
-from bench.databases import fresh_engine
+from bench.databases import fresh_engine, raw_connection
 from bench.webhooks import HOST, free_port, send_paced, stop_server, wait_ready
 from connector.ledger.group_commit import GroupCommitSettings, GroupCommitter
 from connector.ledger.models import BurnRequest
 from connector.ledger.service import Ledger
-from connector.store.engine import make_engine
 
 TOKEN = "bench-token-0123456789abcdefghij"
 
@@ -132,14 +132,13 @@ def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -
     dialect = engine.dialect.name
     sql = baseline_sql(engine)
     local = threading.local()
-    connections = make_engine(
-        engine.url.render_as_string(hide_password=False), pool_size=len(batches) + 2
-    )
+    opened: list[Any] = []
 
     def one(req: BurnRequest) -> None:
         raw = getattr(local, "raw", None)
         if raw is None:
-            raw = local.raw = connections.raw_connection()
+            raw = local.raw = raw_connection(engine)
+            opened.append(raw)
         cursor = raw.cursor()
         now = datetime.now(UTC)
         stamp: object = req.occurred_at.isoformat() if dialect == "sqlite" else req.occurred_at
@@ -175,7 +174,8 @@ def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -
     try:
         return drive(label, batches, one)
     finally:
-        connections.dispose()
+        for raw in opened:
+            raw.close()
 
 
 @contextmanager

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -28,3 +30,13 @@ def fresh_engine(url: str | None, folder: Path, name: str = "bench") -> Engine:
         )
     upgrade(engine)
     return engine
+
+
+def raw_connection(engine: Engine) -> Any:
+    """A DB-API connection for a baseline, as plain code would open it: on PostgreSQL
+    ``psycopg.connect`` with the driver's own defaults (it prepares a statement run five times,
+    which creditsync's engines turn off, see ``connector.store.engine``); on SQLite the engine's
+    own, with its pragmas. The caller closes it."""
+    if engine.dialect.name != "postgresql":
+        return engine.raw_connection()
+    return psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(False))

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bench.burns import baseline_sql, burn, seed
-from bench.databases import fresh_engine
+from bench.databases import fresh_engine, raw_connection
 from connector.ledger.models import BurnRequest
 from connector.ledger.service import Ledger
 
@@ -60,7 +60,7 @@ def creditsync_batched(ledger: Ledger, reqs: list[BurnRequest], size: int) -> fl
 
 def baseline(engine: Engine, reqs: list[BurnRequest], size: int) -> tuple[float, list[float]]:
     """The same rows (burn, ledger entry, pool counter) through the raw DB-API driver."""
-    raw = engine.raw_connection()
+    raw = raw_connection(engine)
     dialect = engine.dialect.name
     sql = baseline_sql(engine)
     cursor = raw.cursor()

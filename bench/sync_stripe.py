@@ -141,7 +141,7 @@ currencies = ["USD"]
 
 def apply_rates(purchases: list[Purchase], url: str | None, folder: Path) -> tuple[float, float]:
     """(creditsync apply, raw pool inserts) in purchases per second, pages of 100."""
-    from bench.databases import fresh_engine
+    from bench.databases import fresh_engine, raw_connection
     from connector.settings import EXAMPLE_MAPPINGS
     from connector.sync.apply import apply_events
     from mappings.loader import load_mappings
@@ -159,7 +159,7 @@ def apply_rates(purchases: list[Purchase], url: str | None, folder: Path) -> tup
     engine.dispose()
 
     engine = fresh_engine(url, folder, "raw")
-    raw = engine.raw_connection()
+    raw = raw_connection(engine)
     cursor = raw.cursor()
     mark = "?" if engine.dialect.name == "sqlite" else "%s"
     columns = (

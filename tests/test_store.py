@@ -13,7 +13,9 @@ def test_migrations_create_every_table(engine: Engine) -> None:
     assert {t.name for t in metadata.sorted_tables} <= present
 
 
-def test_a_pgbouncer_url_turns_prepared_statements_and_startup_options_off(pg_url: str) -> None:
+def test_a_pgbouncer_url_turns_startup_options_off_and_psycopg_never_prepares(pg_url: str) -> None:
+    """psycopg's preparing is off on both (the burn writer's own prepared statements, kept only
+    where no PgBouncer stands between, are ``tests/test_wire.py``'s)."""
     from sqlalchemy import text
 
     from connector.store.engine import make_engine
@@ -23,7 +25,7 @@ def test_a_pgbouncer_url_turns_prepared_statements_and_startup_options_off(pg_ur
     try:
         with direct.connect() as conn:
             assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
-            assert conn.connection.dbapi_connection.prepare_threshold == 5  # type: ignore[union-attr]
+            assert conn.connection.dbapi_connection.prepare_threshold is None  # type: ignore[union-attr]
         with pooled.connect() as conn:
             assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
             assert conn.connection.dbapi_connection.prepare_threshold is None  # type: ignore[union-attr]

@@ -1,6 +1,6 @@
 """Statements straight through libpq (the burn writer's path on PostgreSQL): literals that arrive
-as they were sent, statements prepared once and again after psycopg drops them, the caller's
-transaction joined, and failures raised as SQLAlchemy raises them."""
+as they were sent, statements prepared once and kept through rollbacks, the caller's transaction
+joined, and failures raised as SQLAlchemy raises them."""
 
 from __future__ import annotations
 
@@ -82,34 +82,34 @@ def test_statements_join_the_transaction_already_open(pg: Engine) -> None:
         conn.rollback()
 
 
-def test_statements_are_prepared_once_and_again_after_psycopg_drops_them(pg: Engine) -> None:
+def test_statements_stay_prepared_through_rollbacks_and_savepoints(pg: Engine) -> None:
     with pg.begin() as conn:
         wire.run(conn, [(COUNT, (wire.text("x"),))])
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        driver.execute("SELECT 1", prepare=True)  # psycopg now holds a prepared statement
-    assert _ours_prepared(pg) == {COUNT.name.decode()}
     with pytest.raises(IntegrityError), pg.begin() as conn:
         wire.run(conn, [(INSERT, (wire.text("dup"),)), (INSERT, (wire.text("dup"),))])
-    assert _ours_prepared(pg) == set()  # psycopg's rollback deallocated every statement
     with pg.begin() as conn:
-        ((count,),) = wire.run(conn, [(COUNT, (wire.text("x"),))])
-    assert count == (0,)
-    assert _ours_prepared(pg) == {COUNT.name.decode()}
+        for _ in range(6):  # what psycopg would have prepared, and then deallocated with ours
+            conn.execute(text("SELECT count(*) FROM accounts"))
+        savepoint = conn.begin_nested()
+        conn.execute(text("SELECT 1"))
+        savepoint.rollback()
+    with pg.connect() as conn:
+        conn.execute(text("SELECT count(*) FROM accounts"))  # returned with a rollback
+    assert _ours_prepared(pg) == {COUNT.name.decode(), INSERT.name.decode()}
 
 
-def test_a_statement_still_prepared_after_a_rollback_is_prepared_again_without_error(
+def test_statements_a_session_lost_fail_one_transaction_then_are_prepared_again(
     pg: Engine,
 ) -> None:
-    with pg.begin() as conn:  # psycopg holds no statement: its rollback deallocates nothing
+    with pg.begin() as conn:
         wire.run(conn, [(COUNT, (wire.text("x"),))])
-    assert COUNT.name.decode() in _ours_prepared(pg)
-    with pytest.raises(IntegrityError), pg.begin() as conn:
-        wire.run(conn, [(INSERT, (wire.text("dup"),)), (INSERT, (wire.text("dup"),))])
-    assert COUNT.name.decode() in _ours_prepared(pg)
-    with pg.begin() as conn:  # closed, then prepared again
+        conn.exec_driver_sql("DEALLOCATE ALL")  # by hand: nothing here does it
+    with pytest.raises(ProgrammingError, match="does not exist"), pg.begin() as conn:
+        wire.run(conn, [(COUNT, (wire.text("x"),))])
+    with pg.begin() as conn:
         ((count,),) = wire.run(conn, [(COUNT, (wire.text("x"),))])
     assert count == (0,)
+    assert _ours_prepared(pg) == {COUNT.name.decode()}
 
 
 def test_a_statement_that_cannot_be_prepared_fails_alike_each_time_leaving_nothing(

@@ -34,21 +34,29 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # retry safely because every write is idempotent.
     kwargs.setdefault("pool_recycle", 300)
     connect_args = kwargs.setdefault("connect_args", {})
+    # psycopg prepares a statement it has run five times, and then deallocates every prepared
+    # statement of the session after each ROLLBACK (a read connection's return to the pool, a
+    # savepoint rolled back) and each DROP or ALTER: a second round trip each time, and the burn
+    # writer's own prepared statements gone with them. The burn writer prepares what is worth it
+    # (``connector.store.wire``); psycopg prepares nothing, so deallocates nothing.
+    connect_args.setdefault("prepare_threshold", None)
     parsed = make_url(url)
-    if pgbouncer_requested(parsed.query.get(PGBOUNCER_OPTION)):
+    pgbouncer = pgbouncer_requested(parsed.query.get(PGBOUNCER_OPTION))
+    if pgbouncer:
         # PgBouncer in transaction pooling hands each transaction any server connection: no
         # prepared statements (they live in one session) and no startup options it would refuse.
-        connect_args.setdefault("prepare_threshold", None)
         url = parsed.difference_update_query([PGBOUNCER_OPTION]).render_as_string(
             hide_password=False
         )
     else:
-        # psycopg prepares statements it sees often; PostgreSQL may then switch them to a
-        # generic plan, which for the IN-list statements of a sync page scans instead of using
-        # the source key index (seen: 30x slower). Custom plans keep the index.
+        # A prepared statement may switch to a generic plan, which for the IN-list statements
+        # of a sync page scans instead of using the source key index (seen: 30x slower, when
+        # psycopg prepared them). Custom plans keep the index; the burn writer's statements,
+        # which take arrays, ask for generic plans themselves.
         connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
     engine = create_engine(url, **kwargs)
-    wire.watch(engine)  # the burn writer's prepared statements, forgotten when rolled back
+    if not pgbouncer:
+        wire.keep_prepared(engine)
     return engine
 
 

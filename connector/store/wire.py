@@ -7,10 +7,11 @@ planning in Python costs per burn. Here the same statements go through ``psycopg
 binding of libpq: parameters as PostgreSQL text literals (``text``, ``texts``, ``integers``,
 ``instants``, encoded as the session's text is), every statement of the batch sent in one
 pipeline and read after one sync, rows loaded in binary by psycopg's own loaders. The statements
-are prepared once per connection
-(unnamed when prepared statements are off, behind PgBouncer). psycopg deallocates every prepared
-statement of its session when it rolls a transaction back, so ``watch`` forgets them then, and
-each is closed before it is prepared again (closing one that is gone is no error).
+are prepared once per connection, and kept: the engine turns psycopg's own preparing off, which
+would deallocate them with its own after every rollback (``connector.store.engine``). Should a
+session lose them all the same (a ``DEALLOCATE ALL`` sent by hand), the transaction that finds
+out fails, and the next prepares them again (each closed first: closing one that is gone is no
+error). Behind PgBouncer they are sent unnamed.
 
 The statements run in the caller's SQLAlchemy transaction: a ``BEGIN`` goes first when none is
 open yet, and SQLAlchemy commits or rolls back as usual. A statement's failure is raised as
@@ -32,7 +33,7 @@ from psycopg import Error as PsycopgError
 from psycopg import errors
 from psycopg.adapt import Transformer
 from psycopg.pq import ExecStatus, Format, TransactionStatus
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine
 
 from connector.store.batch import as_sqlalchemy
 
@@ -40,6 +41,7 @@ Statement = tuple["Prepared", Sequence[str]]
 
 # the statements prepared on each psycopg connection (they live as long as its session)
 _PREPARED: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
+_KEEPING: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose sessions keep them
 
 
 class Prepared:
@@ -82,30 +84,16 @@ def instants(values: Iterable[datetime]) -> str:
     return "{" + ",".join(f'"{v.isoformat()}"' for v in values) + "}"
 
 
-def watch(engine: Engine) -> None:
-    """Forget what was prepared on a connection whenever psycopg is about to roll it back."""
-
-    def rolling_back(driver: Any) -> None:
-        if driver is None:  # closed under SQLAlchemy already: nothing left to forget
-            return
-        if driver.pgconn.transaction_status != TransactionStatus.IDLE:  # else psycopg skips it
-            _PREPARED.pop(driver, None)
-
-    def on_rollback(conn: Connection) -> None:
-        if not conn.invalidated and not conn.closed:  # an invalidated one is thrown away
-            rolling_back(conn.connection.driver_connection)
-
-    def on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
-        rolling_back(dbapi_connection)
-
-    event.listen(engine, "rollback", on_rollback)
-    event.listen(engine.pool, "reset", on_reset)
+def keep_prepared(engine: Engine) -> None:
+    """Let the statements run on ``engine``'s connections stay prepared in their sessions (not
+    behind PgBouncer in transaction pooling, where the next transaction may find another)."""
+    _KEEPING.add(engine)
 
 
 def run(conn: Connection, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
     """Each statement's rows, all sent in one pipeline inside ``conn``'s transaction."""
     driver: Any = conn.connection.driver_connection
-    reuse = driver.prepare_threshold is not None
+    reuse = conn.engine in _KEEPING
     prepared = _PREPARED.setdefault(driver, set()) if reuse else set()
     to_prepare = [s for s, _ in statements if s.name not in prepared] if reuse else []
     begin = driver.pgconn.transaction_status == TransactionStatus.IDLE and not driver.autocommit
@@ -122,7 +110,7 @@ def run(conn: Connection, statements: Sequence[Statement]) -> list[list[tuple[An
     failed = next((r for r in answers if r.status == ExecStatus.FATAL_ERROR), None)
     if failed is not None:
         if failed.error_field(_SQLSTATE) == _NO_SUCH_STATEMENT:
-            prepared.clear()  # the session lost them (a reset): prepared again next time
+            prepared.clear()  # the session lost them: prepared again next time
         error = errors.error_from_result(failed, encoding=encoding)
         raise as_sqlalchemy(conn, error, _sql_of(failed, answers, statements), None) from error
     results = answers[len(answers) - len(statements) :]

@@ -49,6 +49,7 @@ from bench.webhooks import HOST, free_port, send_paced, stop_server, wait_ready
 from connector.ledger.group_commit import GroupCommitSettings, GroupCommitter
 from connector.ledger.models import BurnRequest
 from connector.ledger.service import Ledger
+from connector.store.engine import make_engine
 
 TOKEN = "bench-token-0123456789abcdefghij"
 
@@ -133,11 +134,14 @@ def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -
     sql = baseline_sql(engine)
     local = threading.local()
     opened: list[Any] = []
+    pool = make_engine(  # SQLite's connections come from it, one per caller
+        engine.url.render_as_string(hide_password=False), pool_size=len(batches) + 2
+    )
 
     def one(req: BurnRequest) -> None:
         raw = getattr(local, "raw", None)
         if raw is None:
-            raw = local.raw = raw_connection(engine)
+            raw = local.raw = raw_connection(pool)
             opened.append(raw)
         cursor = raw.cursor()
         now = datetime.now(UTC)
@@ -176,6 +180,7 @@ def raw_baseline(engine: Engine, batches: list[list[BurnRequest]], label: str) -
     finally:
         for raw in opened:
             raw.close()
+        pool.dispose()
 
 
 @contextmanager

@@ -291,9 +291,7 @@ def report(title: str, ours: list[Run], theirs: list[Run]) -> None:
 def bench(
     url: str | None, callers: int, burns: int, http: bool, writers: int, rounds: int, folder: Path
 ) -> None:
-    """Each case in ``rounds`` rounds, creditsync then the baseline, on databases seeded once: a
-    machine whose speed drifts from minute to minute then weighs on both sides alike, and the
-    ratio reported is the median of the rounds' ratios."""
+    """Each case in ``rounds`` rounds, creditsync then the baseline, on databases seeded once."""
     label = "SQLite" if url is None else "PostgreSQL"
     per_caller = burns // callers
     for case, n_accounts in (("1,000 accounts", 1000), ("hot: 10 accounts", 10)):

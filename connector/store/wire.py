@@ -56,6 +56,7 @@ class Prepared:
 
 
 def text(value: str) -> str:
+    """A ``text`` parameter (refused with a NUL, which libpq would take for its end)."""
     if "\x00" in value:
         raise ValueError("text sent to PostgreSQL holds a NUL character")
     return value
@@ -73,14 +74,17 @@ def texts(values: Iterable[str]) -> str:
 
 
 def integers(values: Iterable[int]) -> str:
+    """A ``bigint[]`` literal."""
     return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
 def instant(value: datetime) -> str:
+    """A ``timestamptz`` parameter: ISO 8601 with its offset, to the microsecond."""
     return value.isoformat()
 
 
 def instants(values: Iterable[datetime]) -> str:
+    """A ``timestamptz[]`` literal."""
     return "{" + ",".join(f'"{v.isoformat()}"' for v in values) + "}"
 
 

@@ -98,16 +98,34 @@ def test_statements_stay_prepared_through_rollbacks_and_savepoints(pg: Engine) -
     assert _ours_prepared(pg) == {COUNT.name.decode(), INSERT.name.decode()}
 
 
-def test_statements_a_session_lost_fail_one_transaction_then_are_prepared_again(
+def test_statements_a_session_lost_are_prepared_again_by_the_call_that_finds_out(
     pg: Engine,
 ) -> None:
     with pg.begin() as conn:
         wire.run(conn, [(COUNT, (wire.text("x"),))])
-        conn.exec_driver_sql("DEALLOCATE ALL")  # by hand: nothing here does it
-    with pytest.raises(ProgrammingError, match="does not exist"), pg.begin() as conn:
-        wire.run(conn, [(COUNT, (wire.text("x"),))])
-    with pg.begin() as conn:
+        conn.exec_driver_sql("DEALLOCATE ALL")  # from outside: nothing here does it
+    with pg.begin() as conn:  # the call opens its transaction: it starts it again
         ((count,),) = wire.run(conn, [(COUNT, (wire.text("x"),))])
+        conn.execute(text("INSERT INTO accounts (id, created_at) VALUES ('kept', now())"))
+    assert count == (0,)
+    assert _ours_prepared(pg) == {COUNT.name.decode()}
+    with pg.connect() as conn:  # and the transaction it started again is the one committed
+        ((count,),) = wire.run(conn, [(COUNT, (wire.text("kept"),))])
+        conn.rollback()
+    assert count == (1,)
+
+
+def test_inside_a_transaction_opened_before_a_lost_statement_fails_that_transaction_only(
+    pg: Engine,
+) -> None:
+    with pg.begin() as conn:
+        wire.run(conn, [(COUNT, (wire.text("x"),))])
+        conn.exec_driver_sql("DEALLOCATE ALL")
+    with pytest.raises(ProgrammingError, match="does not exist"), pg.begin() as conn:
+        conn.execute(text("INSERT INTO accounts (id, created_at) VALUES ('lost', now())"))
+        wire.run(conn, [(COUNT, (wire.text("x"),))])  # the insert must not be undone unseen
+    with pg.begin() as conn:
+        ((count,),) = wire.run(conn, [(COUNT, (wire.text("lost"),))])
     assert count == (0,)
     assert _ours_prepared(pg) == {COUNT.name.decode()}
 

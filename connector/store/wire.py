@@ -9,9 +9,10 @@ binding of libpq: parameters as PostgreSQL text literals (``text``, ``texts``, `
 pipeline and read after one sync, rows loaded in binary by psycopg's own loaders. The statements
 are prepared once per connection, and kept: the engine turns psycopg's own preparing off, which
 would deallocate them with its own after every rollback (``connector.store.engine``). Should a
-session lose them all the same (a ``DEALLOCATE ALL`` sent by hand), the transaction that finds
-out fails, and the next prepares them again (each closed first: closing one that is gone is no
-error). Behind PgBouncer they are sent unnamed.
+session lose them all the same (a ``DEALLOCATE ALL`` sent from outside), a call that opened its
+transaction rolls it back and sends everything again, prepared anew; inside a transaction opened
+before, the call fails, and the next prepares them again (each closed first: closing one that is
+gone is no error). Behind PgBouncer they are sent unnamed.
 
 The statements run in the caller's SQLAlchemy transaction: a ``BEGIN`` goes first when none is
 open yet, and SQLAlchemy commits or rolls back as usual. A statement's failure is raised as
@@ -99,22 +100,31 @@ def run(conn: Connection, statements: Sequence[Statement]) -> list[list[tuple[An
     driver: Any = conn.connection.driver_connection
     reuse = conn.engine in _KEEPING
     prepared = _PREPARED.setdefault(driver, set()) if reuse else set()
-    to_prepare = [s for s, _ in statements if s.name not in prepared] if reuse else []
     begin = driver.pgconn.transaction_status == TransactionStatus.IDLE and not driver.autocommit
+    opening = [b"BEGIN"] if begin else []
     encoding = driver.info.encoding  # the session's, as psycopg encodes text
     sent = [(s, [p.encode(encoding) for p in params]) for s, params in statements]
-    try:
-        answers = _exchange(driver.pgconn, sent, to_prepare, reuse, begin=begin)
-    except PsycopgError as lost:  # the connection failed under us
-        raise as_sqlalchemy(conn, lost, None, None) from lost
-    done = answers[int(begin) + 1 : int(begin) + 2 * len(to_prepare) : 2]  # each prepare's
-    prepared.update(
-        s.name for s, r in zip(to_prepare, done, strict=True) if r.status == ExecStatus.COMMAND_OK
-    )
-    failed = next((r for r in answers if r.status == ExecStatus.FATAL_ERROR), None)
-    if failed is not None:
-        if failed.error_field(_SQLSTATE) == _NO_SUCH_STATEMENT:
-            prepared.clear()  # the session lost them: prepared again next time
+    while True:
+        to_prepare = [s for s, _ in statements if s.name not in prepared] if reuse else []
+        try:
+            answers = _exchange(driver.pgconn, opening, sent, to_prepare, reuse)
+        except PsycopgError as lost:  # the connection failed under us
+            raise as_sqlalchemy(conn, lost, None, None) from lost
+        head = len(opening)
+        done = answers[head + 1 : head + 2 * len(to_prepare) : 2]  # each prepare's own result
+        prepared.update(
+            s.name
+            for s, r in zip(to_prepare, done, strict=True)
+            if r.status == ExecStatus.COMMAND_OK
+        )
+        failed = next((r for r in answers if r.status == ExecStatus.FATAL_ERROR), None)
+        if failed is None:
+            break
+        if failed.error_field(_SQLSTATE) == _NO_SUCH_STATEMENT and prepared:
+            prepared.clear()  # the session lost them (a DEALLOCATE ALL from outside)
+            if begin and len(opening) == 1:  # the transaction is this call's alone: undone,
+                opening = [b"ROLLBACK", b"BEGIN"]  # then everything sent again, once
+                continue
         error = errors.error_from_result(failed, encoding=encoding)
         raise as_sqlalchemy(conn, error, _sql_of(failed, answers, statements), None) from error
     results = answers[len(answers) - len(statements) :]
@@ -132,18 +142,17 @@ _NO_SUCH_STATEMENT = b"26000"
 
 def _exchange(
     pgconn: Any,
+    opening: Sequence[bytes],
     statements: Sequence[tuple[Prepared, Sequence[bytes]]],
     to_prepare: Sequence[Prepared],
     reuse: bool,
-    *,
-    begin: bool,
 ) -> list[Any]:
-    """Send everything, one sync, read every result up to it (those of the BEGIN, the closes
-    and the prepares first)."""
+    """Send everything, one sync, read every result up to it (those of the opening commands,
+    the closes and the prepares first)."""
     pgconn.enter_pipeline_mode()
     try:
-        if begin:
-            pgconn.send_query_params(b"BEGIN", None)
+        for command in opening:
+            pgconn.send_query_params(command, None)
         for statement in to_prepare:
             pgconn.send_close_prepared(statement.name)
             pgconn.send_prepare(statement.name, statement.sql)

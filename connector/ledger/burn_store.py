@@ -69,7 +69,12 @@ _ANY = "= ANY($1::text[])"
 # it again each time costs more than running it (left to choose, PostgreSQL kept re-planning the
 # account and pool reads); the session default forces custom plans, which IN-lists elsewhere need
 _GENERIC_PLANS = wire.Prepared("SET LOCAL plan_cache_mode = force_generic_plan")
-_ACCOUNTS_POSTGRESQL = wire.Prepared(_ACCOUNTS.format(accounts=_ANY) + " FOR UPDATE")
+# each account probed on the primary key: as ``id = ANY(...)``, the generic plan scanned the
+# whole table where it was small (a thousand accounts: a third of the batch's reads)
+_ACCOUNTS_POSTGRESQL = wire.Prepared(
+    "SELECT a.id, a.consumption_order, a.plan FROM unnest($1::text[]) AS k(id) "
+    "JOIN accounts a ON a.id = k.id ORDER BY a.id FOR UPDATE OF a"
+)
 _POOLS_POSTGRESQL = wire.Prepared(SPENDABLE_POOLS.format(accounts=_ANY))
 _RATES_POSTGRESQL = wire.Prepared(_RATES.format(actions=_ANY))
 # (account, key) pairs probed one by one on the unique index, not the cross product of two lists

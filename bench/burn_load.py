@@ -9,7 +9,9 @@ in process through the group-commit writer the burn API uses, and (``--http``) o
 counter) with plain DB-API calls, one transaction per burn, from C threads. The two sides take
 turns, round after round, so that a machine whose speed drifts weighs on both alike. Reported:
 burns/s over all rounds, p50/p99/max latency (of the slowest round), and the ratio to the
-baseline: the median of the rounds' own ratios, each of which is printed too.
+baseline: the median of the rounds' own ratios, each of which is printed too. Beside them, the
+CPU a burn cost this process and the rest of the machine (the database, chiefly), and how busy
+the cores were: which side is bound by CPU, and which by waiting.
 
 Over HTTP the load comes from ``wrk`` (C keep-alive connections, each sending its next burn when
 the last is answered) when it is installed, so that the client costs the two cores next to
@@ -60,6 +62,36 @@ HTTP_SECONDS = 10
 
 
 @dataclass(frozen=True)
+class Cpu:
+    """CPU seconds spent while a run ran: by this process (the callers, and creditsync's writer
+    or the baseline's connections), and by everything else on the machine (the database,
+    chiefly). Linux only: elsewhere the report leaves the columns empty."""
+
+    process: float
+    others: float
+
+    @staticmethod
+    def now() -> tuple[float, float] | None:
+        """(this process's CPU seconds, the whole machine's busy CPU seconds)."""
+        try:
+            with open("/proc/stat") as stat:
+                jiffies = [int(part) for part in stat.readline().split()[1:]]
+        except OSError:
+            return None
+        idle = jiffies[3] + jiffies[4]  # idle, iowait
+        used = os.times()
+        return used.user + used.system, (sum(jiffies) - idle) / os.sysconf("SC_CLK_TCK")
+
+    @classmethod
+    def since(cls, start: tuple[float, float] | None) -> Cpu | None:
+        end = cls.now()
+        if start is None or end is None:
+            return None
+        process = end[0] - start[0]
+        return cls(process, max(0.0, end[1] - start[1] - process))
+
+
+@dataclass(frozen=True)
 class Run:
     label: str
     burns: int
@@ -67,16 +99,21 @@ class Run:
     p50: float  # milliseconds
     p99: float
     worst: float
+    cpu: Cpu | None = None
 
     @classmethod
-    def timed(cls, label: str, burns: int, seconds: float, latencies: list[float]) -> Run:
+    def timed(
+        cls, label: str, burns: int, seconds: float, latencies: list[float], cpu: Cpu | None = None
+    ) -> Run:
         cuts = statistics.quantiles(latencies, n=100)
-        return cls(label, burns, seconds, cuts[49] * 1000, cuts[98] * 1000, max(latencies) * 1000)
+        worst = max(latencies) * 1000
+        return cls(label, burns, seconds, cuts[49] * 1000, cuts[98] * 1000, worst, cpu)
 
     @classmethod
     def pooled(cls, runs: list[Run]) -> Run:
-        """Several runs as one: burns and seconds summed; latencies those of the slowest round
-        (each run keeps its quantiles, not its samples)."""
+        """Several runs as one: burns, seconds and CPU summed; latencies those of the slowest
+        round (each run keeps its quantiles, not its samples)."""
+        cpus = [r.cpu for r in runs if r.cpu is not None]
         return cls(
             runs[0].label,
             sum(r.burns for r in runs),
@@ -84,11 +121,26 @@ class Run:
             max(r.p50 for r in runs),
             max(r.p99 for r in runs),
             max(r.worst for r in runs),
+            Cpu(sum(c.process for c in cpus), sum(c.others for c in cpus))
+            if len(cpus) == len(runs)
+            else None,
         )
 
     @property
     def rate(self) -> float:
         return self.burns / self.seconds
+
+    def cpu_columns(self) -> str:
+        """Microseconds of CPU a burn, this process's and the rest's, and how busy the machine
+        was (100 % per core): a side that leaves the cores idle waits on round trips and
+        locks, not on CPU."""
+        if self.cpu is None:
+            return ""
+        per_burn = 1e6 / self.burns
+        busy = (self.cpu.process + self.cpu.others) / self.seconds * 100
+        return (
+            f"{self.cpu.process * per_burn:>18.0f}{self.cpu.others * per_burn:>6.0f}{busy:>6.0f}%"
+        )
 
 
 def work(callers: int, per_caller: int, n_accounts: int, tag: str) -> list[list[BurnRequest]]:
@@ -118,11 +170,12 @@ def drive(
         with lock:
             latencies.extend(mine)
 
+    cpu = Cpu.now()
     start = time.perf_counter()
     with ThreadPoolExecutor(len(batches)) as pool:
         list(pool.map(caller, batches))
     elapsed = time.perf_counter() - start
-    return Run.timed(label, sum(len(b) for b in batches), elapsed, latencies)
+    return Run.timed(label, sum(len(b) for b in batches), elapsed, latencies, Cpu.since(cpu))
 
 
 def in_process(engine: Engine, batches: list[list[BurnRequest]], label: str, writers: int) -> Run:
@@ -280,15 +333,23 @@ def http_paced(base: str, rate: float, n_accounts: int, tag: str, label: str) ->
 
 
 def line(run: Run, ratio: str = "") -> None:
-    print(f"{run.label:34}{run.rate:>9.0f}{run.p50:>9.2f}{run.p99:>9.2f}{run.worst:>9.1f}{ratio}")
+    print(
+        f"{run.label:34}{run.rate:>9.0f}{run.p50:>9.2f}{run.p99:>9.2f}{run.worst:>9.1f}"
+        f"{ratio:>9}{run.cpu_columns()}"
+    )
 
 
 def report(title: str, ours: list[Run], theirs: list[Run]) -> None:
-    """Both sides over all rounds, and the ratio: the median of the rounds' own ratios."""
+    """Both sides over all rounds, and the ratio: the median of the rounds' own ratios. Then
+    the CPU each burn cost this process and the rest of the machine, and how busy the cores
+    were (see ``Run.cpu_columns``)."""
     ratios = [mine.rate / raw.rate for mine, raw in zip(ours, theirs, strict=True)]
     print(f"\n{title}")
-    print(f"{'':34}{'burns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'ratio':>8}")
-    line(Run.pooled(ours), f"{statistics.median(ratios):>8.2f}x")
+    print(
+        f"{'':34}{'burns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'ratio':>9}"
+        f"{'CPU us/burn: here':>18}{'else':>6}{'busy':>7}"
+    )
+    line(Run.pooled(ours), f"{statistics.median(ratios):.2f}x")
     line(Run.pooled(theirs))
     print(f"{'ratio in each round':34}{'  '.join(f'{r:.2f}x' for r in ratios)}")
 

@@ -69,8 +69,10 @@ _ANY = "= ANY($1::text[])"
 # it again each time costs more than running it (left to choose, PostgreSQL kept re-planning the
 # account and pool reads); the session default forces custom plans, which IN-lists elsewhere need
 _GENERIC_PLANS = wire.Prepared("SET LOCAL plan_cache_mode = force_generic_plan")
-# each account probed on the primary key: as ``id = ANY(...)``, the generic plan scanned the
-# whole table where it was small (a thousand accounts: a third of the batch's reads)
+# the accounts joined from the array: with ``id = ANY(...)`` the generic plan scanned a small
+# table and compared each row with every element (a thousand accounts: a third of the batch's
+# reads); joined, a small table is hashed against the array and a large one probed on the primary
+# key (measured over 100,000 accounts: about 20 microseconds slower than ``= ANY`` there)
 _ACCOUNTS_POSTGRESQL = wire.Prepared(
     "SELECT a.id, a.consumption_order, a.plan FROM unnest($1::text[]) AS k(id) "
     "JOIN accounts a ON a.id = k.id ORDER BY a.id FOR UPDATE OF a"
